@@ -1,0 +1,49 @@
+// Go's flag syntax, as the ignition binary accepts it: -name value, -name=value, --name value,
+// --name=value; booleans take no value (or =true/=false). Parsing stops at "--" or the first
+// argument that is not a flag.
+import { KindlingError } from '../errors.js';
+
+export interface FlagSpec {
+  /** Flags that take no value. */
+  booleans: readonly string[];
+  /** Flags that take a value. */
+  strings: readonly string[];
+}
+
+export interface ParsedFlags {
+  values: Record<string, string>;
+  booleans: Record<string, boolean>;
+  rest: string[];
+}
+
+export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags {
+  const values: Record<string, string> = {};
+  const booleans: Record<string, boolean> = {};
+  const rest: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      i++;
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') break;
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq === -1 ? body : body.slice(0, eq);
+    const inline = eq === -1 ? undefined : body.slice(eq + 1);
+    if (spec.booleans.includes(name)) {
+      if (inline === undefined || inline === 'true' || inline === '1') booleans[name] = true;
+      else if (inline === 'false' || inline === '0') booleans[name] = false;
+      else throw new KindlingError('usage', `invalid boolean value "${inline}" for flag -${name}`);
+    } else if (spec.strings.includes(name)) {
+      if (inline !== undefined) values[name] = inline;
+      else if (i + 1 < argv.length) values[name] = argv[++i]!;
+      else throw new KindlingError('usage', `flag needs an argument: -${name}`);
+    } else {
+      throw new KindlingError('usage', `flag provided but not defined: -${name}`);
+    }
+  }
+  rest.push(...argv.slice(i));
+  return { values, booleans, rest };
+}

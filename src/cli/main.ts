@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Entry point of dist/kindling. Two faces:
+//  - Ignition's: `kindling -platform P -stage S [-root DIR] ...`, flag for flag, so dracut units
+//    and scripts written for the ignition binary run unchanged;
+//  - people's: `kindling validate|plan|apply ...`.
+// Commands are imported statically (ncc bundles them into one file) but each keeps its heavy
+// dependencies behind lazy imports, so `--version` and `validate` stay cheap.
+import { formatError, KindlingError } from '../errors.js';
+import { KINDLING_VERSION } from '../version.js';
+import { runApply } from './apply.js';
+import { runIgnition } from './ignition.js';
+import { runPlan } from './plan.js';
+import { runValidate } from './validate.js';
+
+const USAGE = `Kindling ${KINDLING_VERSION}: first-boot provisioning, a drop-in replacement for Ignition.
+
+Usage:
+  kindling validate CONFIG|-             check a config (any spec 1.x-3.6), print errors and warnings
+  kindling plan CONFIG [--disk DEV=IMAGE_OR_SIZE ...] [--root DIR] [--json]
+                                         print every operation each stage would perform
+  kindling apply CONFIG --root DIR       run the files stage against a directory
+  kindling apply CONFIG --image FILE [--size 8G]
+                                         provision a sparse disk image through a loop device
+  kindling -platform P -stage S [-root DIR] [-config-cache F] [-state-file F] [-neednet F]
+           [-fetch-timeout DUR] [-log-to-stdout]
+                                         the ignition binary's interface, for the initrd
+  kindling --version
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  switch (first) {
+    case undefined:
+    case 'help':
+    case '-h':
+    case '-help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return first === undefined ? 2 : 0;
+    case 'version':
+    case '--version':
+      process.stdout.write(`Kindling ${KINDLING_VERSION}\n`);
+      return 0;
+    case 'validate':
+      return runValidate(rest);
+    case 'plan':
+      return runPlan(rest);
+    case 'apply':
+      return runApply(rest);
+    default:
+      if (first.startsWith('-')) return runIgnition(argv);
+      throw new KindlingError('usage', `unknown command "${first}"; run "kindling --help"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`kindling: ${formatError(err)}\n`);
+    if (err instanceof KindlingError) {
+      for (const e of err.entries) process.stderr.write(`  ${e.kind}: ${e.message}${e.location ? ' at ' + (e.location.pointer || '/') + (e.location.line !== undefined ? ` (line ${e.location.line}, column ${e.location.column})` : '') : ''}\n`);
+    }
+    process.exitCode = err instanceof KindlingError && err.kind === 'usage' ? 2 : 1;
+  },
+);

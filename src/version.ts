@@ -1,0 +1,1 @@
+export const KINDLING_VERSION = '0.1.0';

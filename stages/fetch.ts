@@ -1,0 +1,13 @@
+// Placeholder until the stage is written; it fails closed rather than pretending to work.
+import { KindlingError } from '../src/errors.js';
+import type { Stage } from './types.js';
+
+export const fetchStage: Stage = {
+  name: 'fetch',
+  async plan() {
+    throw new KindlingError('usage', 'the fetch stage is not implemented yet');
+  },
+  async apply() {
+    throw new KindlingError('usage', 'the fetch stage is not implemented yet');
+  },
+};
