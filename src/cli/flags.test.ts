@@ -15,6 +15,15 @@ describe('parseFlags (Go flag syntax, as the ignition binary takes it)', () => {
     expect(() => parseFlags(['-stage'], spec)).toThrow('flag needs an argument: -stage');
     expect(() => parseFlags(['-version=maybe'], spec)).toThrow(/invalid boolean/);
   });
+  it('collects repeatable flags in order', () => {
+    const p = parseFlags(['--disk', '/dev/vda=a.img', '--disk=/dev/vdb=8G', '--json'], {
+      booleans: ['json'],
+      strings: [],
+      lists: ['disk'],
+    });
+    expect(p.lists).toEqual({ disk: ['/dev/vda=a.img', '/dev/vdb=8G'] });
+    expect(p.booleans.json).toBe(true);
+  });
   it('stops at -- and at the first non-flag', () => {
     expect(parseFlags(['-stage', 'x', '--', '-root'], spec).rest).toEqual(['-root']);
     expect(parseFlags(['file.ign', '-stage', 'x'], spec).rest).toEqual(['file.ign', '-stage', 'x']);

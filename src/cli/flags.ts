@@ -8,17 +8,21 @@ export interface FlagSpec {
   booleans: readonly string[];
   /** Flags that take a value. */
   strings: readonly string[];
+  /** Flags that take a value and may be given more than once (collected in order). */
+  lists?: readonly string[];
 }
 
 export interface ParsedFlags {
   values: Record<string, string>;
   booleans: Record<string, boolean>;
+  lists: Record<string, string[]>;
   rest: string[];
 }
 
 export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags {
   const values: Record<string, string> = {};
   const booleans: Record<string, boolean> = {};
+  const lists: Record<string, string[]> = {};
   const rest: string[] = [];
   let i = 0;
   for (; i < argv.length; i++) {
@@ -36,14 +40,17 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
       if (inline === undefined || inline === 'true' || inline === '1') booleans[name] = true;
       else if (inline === 'false' || inline === '0') booleans[name] = false;
       else throw new KindlingError('usage', `invalid boolean value "${inline}" for flag -${name}`);
-    } else if (spec.strings.includes(name)) {
-      if (inline !== undefined) values[name] = inline;
-      else if (i + 1 < argv.length) values[name] = argv[++i]!;
+    } else if (spec.strings.includes(name) || spec.lists?.includes(name)) {
+      let value: string;
+      if (inline !== undefined) value = inline;
+      else if (i + 1 < argv.length) value = argv[++i]!;
       else throw new KindlingError('usage', `flag needs an argument: -${name}`);
+      if (spec.lists?.includes(name)) (lists[name] ??= []).push(value);
+      else values[name] = value;
     } else {
       throw new KindlingError('usage', `flag provided but not defined: -${name}`);
     }
   }
   rest.push(...argv.slice(i));
-  return { values, booleans, rest };
+  return { values, booleans, lists, rest };
 }

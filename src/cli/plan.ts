@@ -1,6 +1,51 @@
-// Placeholder until the command is written; it fails rather than pretending to work.
-import { KindlingError } from '../errors.js';
+// `kindling plan CONFIG [--disk DEVICE=IMAGE_OR_SIZE ...] [--root DIR] [--json]`
+// Calls each stage's plan() — the very function a real run applies — and prints the result.
+// Nothing is written: no root privileges, no network (remote child configs are listed, not fetched).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIG_STAGES, getStage } from '../../stages/index.js';
+import { childConfigReferences, loadConfig } from '../engine/load-config.js';
+import { formatPlanText, planDocument, type StagePlanResult } from '../engine/plan-format.js';
+import { localContext } from '../engine/context.js';
+import { KindlingError, type ReportEntry } from '../errors.js';
+import { parseFlags } from './flags.js';
+import { parseDiskArgs } from '../engine/disk-args.js';
 
-export async function runPlan(_argv: string[]): Promise<number> {
-  throw new KindlingError('usage', 'this command is not implemented yet');
+export async function runPlan(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, { booleans: ['json'], strings: ['root'], lists: ['disk'] });
+  const origin = flags.rest[0];
+  if (!origin || flags.rest.length > 1) throw new KindlingError('usage', 'usage: kindling plan CONFIG [--disk DEVICE=IMAGE_OR_SIZE ...] [--root DIR] [--json]');
+  const loaded = loadConfig(origin);
+  const warnings: ReportEntry[] = [...loaded.report];
+  for (const [pointer, url] of childConfigReferences(loaded.config)) {
+    warnings.push({ kind: 'warning', message: `child config ${url} is not fetched in a dry-run; the plan covers this config only`, location: { pointer } });
+  }
+
+  // Without --root the files stage plans against an empty root: every entry is created.
+  const scratch = flags.values.root ? undefined : mkdtempSync(join(tmpdir(), 'kindling-plan-root-'));
+  const root = flags.values.root ?? scratch!;
+  const ctx = localContext({
+    config: loaded.config,
+    root,
+    options: { dryRun: true, disks: parseDiskArgs(flags.lists.disk ?? []), assumeFlatcarLayout: !(flags.lists.disk?.length), unprivileged: true },
+  });
+
+  const results: StagePlanResult[] = [];
+  try {
+    for (const name of CONFIG_STAGES) {
+      try {
+        results.push({ stage: name, plan: await getStage(name).plan(ctx) });
+      } catch (err) {
+        if (!(err instanceof KindlingError)) throw err;
+        results.push({ stage: name, error: { kind: err.kind, message: err.message, ...(err.location ? { pointer: err.location.pointer } : {}) } });
+      }
+    }
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+
+  const doc = planDocument(origin, loaded.sourceVersion, warnings, results);
+  process.stdout.write(flags.booleans.json ? JSON.stringify(doc, null, 2) + '\n' : formatPlanText(doc));
+  return results.some((r) => r.error) ? 1 : 0;
 }
