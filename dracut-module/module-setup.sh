@@ -1,0 +1,60 @@
+#!/bin/bash
+# dracut module for Kindling, installed as modules.d/30kindling (qemu/initramfs.sh links it into
+# a private dracut tree). It puts into the initramfs: a stripped node, dist/kindling, the stage
+# units, a generator that enables them on first boot only, and the small scripts they call.
+# Unit order follows Ignition's own dracut module; see units/*.service for the why of each line.
+
+check() {
+    # Only when asked for (dracut -a kindling / add_dracutmodules+=" kindling ").
+    return 255
+}
+
+depends() {
+    # systemd-initrd: the units; qemu: fw_cfg and virtio drivers; systemd-networkd: DHCP when a
+    # config must be fetched over the network (started only then, see kindling-generator).
+    echo systemd systemd-initrd qemu systemd-networkd
+}
+
+installkernel() {
+    # The filesystems a config may create or that we mount (EFI-SYSTEM for the first_boot stamp).
+    hostonly='' instmods ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 xfs btrfs qemu_fw_cfg
+}
+
+install() {
+    local node kindling stripped
+    node=${KINDLING_NODE:-$(command -v node)}
+    kindling=${KINDLING_BIN:-$moddir/kindling}
+    [[ -x $node ]] || { dfatal "kindling: node not found (set KINDLING_NODE)"; return 1; }
+    [[ -f $kindling ]] || { dfatal "kindling: $kindling missing (set KINDLING_BIN to dist/kindling)"; return 1; }
+
+    # A node without its symbol table still runs and is 12.6 MB lighter (NOTES.md). dracut's own
+    # stripping only removes debug info, so strip a copy here.
+    stripped="$DRACUT_TMPDIR/kindling-node"
+    strip --strip-all -o "$stripped" "$node"
+    inst_binary "$stripped" /usr/bin/node
+    inst_simple "$kindling" /usr/bin/kindling
+    chmod 0755 "$initdir/usr/bin/kindling"
+
+    # What the stages run (the files stage uses the target root's own tools through chroot-free
+    # --root flags); -o: a config that needs a missing tool fails with a clear error instead.
+    inst_multiple env bash mount umount sgdisk blkid lsblk tee grep sed tail head sync sleep
+    inst_multiple -o \
+        useradd usermod groupadd chpasswd udevadm \
+        mkfs.ext4 mke2fs resize2fs e2fsck mkfs.xfs xfs_growfs mkfs.btrfs mkfs.vfat mkfs.fat mkswap \
+        wipefs partx sfdisk systemd-detect-virt systemctl \
+        cryptsetup mdadm
+
+    inst_script "$moddir/kindling-stage" /usr/lib/kindling/kindling-stage
+    inst_script "$moddir/kindling-failed" /usr/lib/kindling/kindling-failed
+    inst_script "$moddir/kindling-network" /usr/lib/kindling/kindling-network
+    inst_script "$moddir/kindling-quench" /usr/lib/kindling/kindling-quench
+    inst_script "$moddir/kindling-generator" "$systemdutildir/system-generators/kindling-generator"
+
+    local u
+    for u in "$moddir"/units/*; do
+        inst_simple "$u" "$systemdsystemunitdir/${u##*/}"
+    done
+    # Whatever sends the initrd to emergency mode, the console first says which stage failed.
+    inst_simple "$moddir/emergency-kindling.conf" \
+        "$systemdsystemunitdir/emergency.service.d/kindling.conf"
+}

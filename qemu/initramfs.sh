@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds an initramfs for the Debian kernel from qemu/kernel.sh with dracut, in one of three
+# flavours that share the same base so their sizes compare:
+#   kindling  base + dracut-module/ (node, dist/kindling, units, generator)
+#   ignition  base + Debian's Ignition 2.14 module (30ignition), for comparison
+#   base      neither: what the other two add is their size minus this one
+# dracut runs against a private copy of its module tree (symlinks) with our module added as
+# 30kindling, and with no host config, so the host's /usr/lib/dracut and /etc stay untouched and
+# the result does not depend on this machine's dracut.conf.d.
+# Usage: qemu/initramfs.sh FLAVOUR OUT.img [--kindling-bin FILE]
+#   (default: builds dist/kindling into .cache/boot/ with scripts/build.mjs --out)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+flavour=${1:?usage: initramfs.sh kindling|ignition|base OUT.img}
+out=${2:?usage: initramfs.sh kindling|ignition|base OUT.img}
+shift 2
+kindling_bin=
+while (($#)); do
+  case $1 in
+    --kindling-bin) kindling_bin=$2; shift 2 ;;
+    *) echo "initramfs.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+eval "$("$here/kernel.sh")"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+base=$work/dracut
+mkdir -p "$base/modules.d" "$work/conf.d"
+for f in /usr/lib/dracut/*; do [[ ${f##*/} == modules.d ]] || ln -s "$f" "$base/"; done
+for m in /usr/lib/dracut/modules.d/*; do ln -s "$m" "$base/modules.d/"; done
+ln -s "$repo/dracut-module" "$base/modules.d/30kindling"
+# These images only ever boot under QEMU: every flavour gets the same short driver list (below)
+# instead of the ~1000 modules of a generic initrd (137 MB unpacked), which would only slow the
+# TCG boot and blur the size comparison. kernel-network-modules is replaced by one that installs
+# virtio_net alone.
+rm "$base/modules.d/90kernel-network-modules"
+mkdir "$base/modules.d/90kernel-network-modules"
+cat >"$base/modules.d/90kernel-network-modules/module-setup.sh" <<'MOD'
+#!/bin/bash
+check() { return 255; }
+depends() { return 0; }
+installkernel() { hostonly='' instmods virtio_net af_packet; }
+install() { return 0; }
+MOD
+drivers="virtio_pci virtio_blk virtio_scsi sd_mod virtio_net qemu_fw_cfg ext4 vfat nls_cp437 nls_ascii nls_iso8859-1
+         btrfs xfs crc32c_generic"
+
+# The same base for every flavour: a systemd initrd that finds the root by label, with the qemu
+# drivers (virtio, fw_cfg). Network modules come in only through the flavour's own module.
+# Both engines need a network stack to fetch configs, so "network" (systemd-networkd here) is
+# part of the base too.
+mods="bash systemd systemd-initrd systemd-journald systemd-udevd systemd-modules-load
+      systemd-sysctl dracut-systemd kernel-modules rootfs-block udev-rules base fs-lib shutdown qemu
+      network"
+extra=()
+case $flavour in
+  kindling)
+    mods+=" kindling"
+    if [[ -z $kindling_bin ]]; then
+      kindling_bin=$repo/.cache/boot/kindling
+      (cd "$repo" && node scripts/build.mjs --out "$kindling_bin" >&2)
+    fi
+    export KINDLING_BIN=$kindling_bin
+    ;;
+  ignition)
+    mods+=" ignition"
+    # Debian's Ignition relabels for SELinux and needs a setfiles; a no-op one (NOTES.md).
+    printf '#!/bin/sh\ncat >/dev/null\n' >"$work/setfiles"
+    chmod +x "$work/setfiles"
+    extra+=(--include "$work/setfiles" /usr/sbin/setfiles)
+    ;;
+  base) ;;
+  *) echo "initramfs.sh: unknown flavour $flavour" >&2; exit 2 ;;
+esac
+
+start=$(date +%s.%N)
+dracutbasedir=$base dracut --quiet --force --no-hostonly --no-hostonly-cmdline \
+  --conf /dev/null --confdir "$work/conf.d" \
+  --kver "$KVER" --kmoddir "$KMODDIR" \
+  -m "$mods" --drivers "$drivers" --compress zstd "${extra[@]}" \
+  "$out"
+secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo '?')
+echo "initramfs.sh: $flavour -> $out ($(stat -c %s "$out") bytes, ${secs}s)" >&2
