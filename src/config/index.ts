@@ -1,7 +1,24 @@
 // The config engine's public face. Everything else imports config behaviour from here.
-// (Bodies are filled in by the config engine work; signatures are the contract.)
-import { KindlingError, type ReportEntry } from '../errors.js';
+//
+// parseConfig follows Ignition's config.Parse step by step (plus Flatcar's 1.x/2.x support):
+//   empty text                      -> "not a config (empty)"
+//   not JSON                        -> "config is not valid" + the syntax error's line/column
+//   ignition.version not semver     -> "invalid config version (couldn't parse)"
+//   1.x / 2.x                       -> translateLegacy, then the 3.x steps below
+//   version not supported           -> "unsupported config version"
+//   JSON types wrong for the spec   -> "config is not valid" + Go-style type errors
+//   semantic rules fail             -> "config is not valid" + every error (and warnings)
+import { KindlingError, toPointer, type ConfigLocation, type ReportEntry } from '../errors.js';
+import { byPosition, decodeDocument, dropNulls } from './decode.js';
+import { JsonSyntaxError, parseJson, type JsonValue, type ParsedJson, type Position } from './json/parse.js';
+import { translateLegacy } from './legacy/index.js';
+import { mergeConfigs as mergeConfigTrees } from './merge.js';
+import { minorOf, type SpecVersion } from './schema/spec.js';
 import type { Config } from './types.js';
+import { EXPERIMENTAL_VERSION, NEWEST_VERSION } from './types.js';
+import type { Finding } from './validate/report.js';
+import { validateTree } from './validate/walk.js';
+import { parseSemver, supportedSpec } from './version.js';
 
 export interface ParseResult {
   /** The config, translated to the newest spec, nulls dropped, Ignition's defaults NOT filled in. */
@@ -17,26 +34,183 @@ export interface ParseOptions {
   exactVersion?: string;
 }
 
+export const ERR_EMPTY = 'not a config (empty)';
+export const ERR_INVALID = 'config is not valid';
+export const ERR_INVALID_VERSION = "invalid config version (couldn't parse)";
+export const ERR_UNKNOWN_VERSION = 'unsupported config version';
+
 /**
  * Parse config text of any supported version, validate it (schema and semantic rules), and
  * translate it to the newest spec. Throws KindlingError (kind config-syntax, config-version or
  * config-invalid) whose entries carry every error with JSON pointer, line and column.
  */
-export function parseConfig(_text: string | Uint8Array, _opts: ParseOptions = {}): ParseResult {
-  throw new KindlingError('config-invalid', 'config parsing is not implemented yet');
+export function parseConfig(text: string | Uint8Array, opts: ParseOptions = {}): ParseResult {
+  const str = typeof text === 'string' ? text : new TextDecoder().decode(text);
+  if (str.length === 0) throw new KindlingError('config-syntax', ERR_EMPTY);
+  const parsed = parseJsonOrThrow(str);
+
+  if (opts.exactVersion !== undefined) {
+    const spec = opts.exactVersion as SpecVersion;
+    const decoded = decodeOrThrow(parsed, spec);
+    const declared = readVersion(decoded.config);
+    const sv = typeof declared === 'string' ? parseSemver(declared) : null;
+    if (!sv || supportedSpec(sv) !== spec) throw new KindlingError('config-version', ERR_UNKNOWN_VERSION);
+    return finish(decoded.config, spec, declared as string, parsed, decoded.positions, decoded.warnings);
+  }
+
+  const stub = readVersionStub(parsed);
+  if (stub.legacy !== undefined) return parseLegacy(str, stub.legacy);
+  const sv = parseSemver(stub.version);
+  if (!sv) throw new KindlingError('config-version', ERR_INVALID_VERSION, { location: stub.location });
+  if (sv.major === 2 && sv.metadata === '' && sv.preRelease === '') return parseLegacy(str, stub.version);
+  const spec = supportedSpec(sv);
+  if (!spec) throw new KindlingError('config-version', ERR_UNKNOWN_VERSION, { location: stub.location });
+  const decoded = decodeOrThrow(parsed, spec);
+  return finish(decoded.config, spec, stub.version, parsed, decoded.positions, decoded.warnings);
+}
+
+function parseJsonOrThrow(str: string): ParsedJson {
+  try {
+    return parseJson(str);
+  } catch (err) {
+    if (!(err instanceof JsonSyntaxError)) throw err;
+    const location: ConfigLocation = { pointer: '', line: err.position.line, column: err.position.column };
+    throw new KindlingError('config-syntax', ERR_INVALID, {
+      location,
+      entries: [{ kind: 'error', message: err.message, location }],
+      cause: err,
+    });
+  }
+}
+
+interface VersionStub {
+  version: string;
+  legacy?: string;
+  location?: ConfigLocation;
+}
+
+/** The part of the document that names its version, read as Go reads Ignition's versionStub. */
+function readVersionStub(parsed: ParsedJson): VersionStub {
+  const root = parsed.value;
+  const typeError = (what: string, into: string, pointer: string): never => {
+    const pos = parsed.valueAt.get(pointer);
+    const location: ConfigLocation = { pointer, line: pos?.line, column: pos?.column };
+    throw new KindlingError('config-invalid', ERR_INVALID, {
+      location,
+      entries: [{ kind: 'error', message: `json: cannot unmarshal ${what} into ${into}`, location }],
+    });
+  };
+  if (root === null) return { version: '' };
+  if (typeof root !== 'object' || Array.isArray(root)) return typeError(goJsonType(root), 'Go value of type util.versionStub', '');
+  const ignKey = lastKeyFolded(root, 'ignition');
+  // Spec 1: {"ignitionVersion": 1} and no ignition section.
+  const v1Key = lastKeyFolded(root, 'ignitionVersion');
+  if (v1Key !== undefined && root[v1Key] === 1 && ignKey === undefined) return { version: '', legacy: '1' };
+  if (ignKey === undefined) return { version: '' };
+  const ign = root[ignKey];
+  if (ign === null) return { version: '' };
+  if (typeof ign !== 'object' || Array.isArray(ign)) return typeError(goJsonType(ign), 'Go struct field versionStub.ignition of type struct { Version string "json:\\"version,omitempty\\"" }', toPointer([ignKey]));
+  const verKey = lastKeyFolded(ign, 'version');
+  if (verKey === undefined) return { version: '' };
+  const ver = ign[verKey];
+  const pointer = toPointer([ignKey, verKey]);
+  const pos = parsed.valueAt.get(pointer);
+  const location: ConfigLocation = { pointer, line: pos?.line, column: pos?.column };
+  if (ver === null) return { version: '', location };
+  if (typeof ver !== 'string') return typeError(goJsonType(ver), 'Go struct field .ignition.version of type string', pointer);
+  return { version: ver, location };
+}
+
+/** The key Go's decoder would use for `field`: the last one matching case-insensitively, exact matches included. */
+function lastKeyFolded(obj: { [k: string]: JsonValue }, field: string): string | undefined {
+  let found: string | undefined;
+  for (const k of Object.keys(obj)) if (k.toLowerCase() === field.toLowerCase()) found = k;
+  return found;
+}
+
+function goJsonType(v: JsonValue): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  return v === null ? 'null' : typeof v;
+}
+
+function readVersion(cfg: Config): unknown {
+  return (cfg as { ignition?: { version?: unknown } }).ignition?.version;
+}
+
+interface DecodedConfig {
+  config: Config;
+  positions: Map<string, Position>;
+  warnings: ReportEntry[];
+}
+
+function decodeOrThrow(parsed: ParsedJson, spec: SpecVersion): DecodedConfig {
+  const decoded = decodeDocument(parsed, minorOf(spec), spec);
+  if (decoded.errors.length > 0) {
+    throw new KindlingError('config-invalid', ERR_INVALID, { location: decoded.errors[0].location, entries: [...decoded.errors, ...decoded.warnings] });
+  }
+  const config = (dropNulls(decoded.doc) ?? {}) as unknown as Config;
+  if (typeof config !== 'object' || config === null) throw new KindlingError('config-invalid', ERR_INVALID);
+  config.ignition ??= { version: '' };
+  return { config, positions: decoded.positions, warnings: decoded.warnings };
+}
+
+/** Where a finding points: its own position, else the nearest enclosing value's. */
+export function locate(path: (string | number)[], positions: Map<string, Position>): ConfigLocation {
+  const pointer = toPointer(path);
+  for (let n = path.length; n >= 0; n--) {
+    const pos = positions.get(toPointer(path.slice(0, n)));
+    if (pos) return { pointer, line: pos.line, column: pos.column };
+  }
+  return { pointer };
+}
+
+function toEntries(findings: Finding[], positions: Map<string, Position>): ReportEntry[] {
+  return findings.map((f) => ({ kind: f.kind, message: f.message, location: locate(f.path, positions) }));
+}
+
+function finish(config: Config, spec: SpecVersion, declared: string, parsed: ParsedJson, positions: Map<string, Position>, unused: ReportEntry[]): ParseResult {
+  void parsed;
+  const findings = validateTree(config, minorOf(spec)).list;
+  const entries = [...toEntries(findings, positions), ...unused];
+  if (entries.some((e) => e.kind === 'error')) {
+    const first = entries.find((e) => e.kind === 'error');
+    throw new KindlingError('config-invalid', ERR_INVALID, { location: first?.location, entries });
+  }
+  return { config: translateToNewest(config, spec), sourceVersion: declared, report: entries.sort(byKind) };
+}
+
+function byKind(a: ReportEntry, b: ReportEntry): number {
+  return a.kind === b.kind ? byPosition(a, b) : a.kind === 'error' ? -1 : 1;
+}
+
+/** 3.0–3.5 configs are 3.6 configs with fewer fields: only the version changes. */
+export function translateToNewest(config: Config, spec: SpecVersion): Config {
+  const version = spec === EXPERIMENTAL_VERSION ? EXPERIMENTAL_VERSION : NEWEST_VERSION;
+  return { ...config, ignition: { ...config.ignition, version } };
+}
+
+function parseLegacy(text: string, declared: string): ParseResult {
+  const translated = translateLegacy(JSON.parse(text), declared);
+  const result = parseConfig(JSON.stringify(translated));
+  return { ...result, sourceVersion: declared };
 }
 
 /** Ignition's merge: `child` applied over `parent` (keyed lists, child wins, order kept). */
-export function mergeConfigs(_parent: Config, _child: Config): Config {
-  throw new KindlingError('config-invalid', 'config merging is not implemented yet');
+export function mergeConfigs(parent: Config, child: Config): Config {
+  return mergeConfigTrees(parent, child);
 }
 
 /** Validate an already-parsed newest-spec config (e.g. the result of a merge). */
-export function validateConfig(_config: Config): ReportEntry[] {
-  throw new KindlingError('config-invalid', 'config validation is not implemented yet');
+export function validateConfig(config: Config): ReportEntry[] {
+  const spec: SpecVersion = config.ignition?.version === EXPERIMENTAL_VERSION ? EXPERIMENTAL_VERSION : NEWEST_VERSION;
+  return toEntries(validateTree(config, minorOf(spec)).list, new Map());
 }
 
 /** An empty config of the newest version: what a boot with "no config provided" runs. */
 export function emptyConfig(): Config {
   return { ignition: { version: '3.6.0' } };
 }
+
+export { DEFAULTS, resolveTimeouts, fileMode, directoryMode, overwriteOf, isHardLink } from './defaults.js';
+export { SPEC_VERSIONS, buildSchema } from './schema/spec.js';

@@ -184,6 +184,12 @@ export interface Luks {
   clevis?: Clevis;
   discard?: boolean;
   openOptions?: string[];
+  /** 3.5+: IBM Crypto Express secure key. */
+  cex?: Cex;
+}
+
+export interface Cex {
+  enabled?: boolean;
 }
 
 export interface Clevis {
