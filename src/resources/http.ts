@@ -284,7 +284,7 @@ function requestOnce(a: Attempt, ctx: AttemptContext): Promise<IncomingMessage> 
         method: a.method,
         path: url.pathname + url.search,
         headers,
-        agent: false,
+        // No agent at all: with agent:false Node makes a fresh Agent, which ignores createConnection.
         createConnection: ((_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
           tunnel(proxy, url, ctx, cb);
           return undefined;
