@@ -1,0 +1,43 @@
+// The built-in Flatcar layout: the image we write must be a GPT that sgdisk calls clean, with the
+// partitions, types and filesystems of Flatcar's disk_layout.json.
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createFlatcarImage, FLATCAR_LAYOUT, imaginedFlatcarDisk } from '../../src/disk/flatcar-layout.js';
+import { probeDisk } from '../../src/disk/probe.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kindling-flatcar-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('createFlatcarImage', () => {
+  it('writes a clean, sparse GPT with the stock partitions and filesystems', async () => {
+    const img = join(dir, 'fc.img');
+    await createFlatcarImage(img, 10 * 1024 ** 3);
+    expect(execFileSync('sgdisk', ['-v', img]).toString()).toMatch(/No problems found/);
+    const sf = JSON.parse(execFileSync('sfdisk', ['--json', img]).toString()).partitiontable;
+    expect(sf.label).toBe('gpt');
+    expect(sf.partitions.map((p: { name: string }) => p.name)).toEqual(FLATCAR_LAYOUT.map((p) => p.label));
+    const root = sf.partitions.find((p: { name: string }) => p.name === 'ROOT');
+    expect(root.type).toBe('3884DD41-8582-4404-B9A8-E9B84F2DF50E');
+    expect(root.start).toBe(4096 + 2097152 + 4096 + 2 * 4194304 + 2097152 + 131072);
+    expect(root.node).toMatch(/9$/);
+    const info = probeDisk(img);
+    expect(info.gpt?.primaryOk && info.gpt.backupOk).toBe(true);
+    for (const [n, type, label] of [[9, 'ext4', 'ROOT'], [1, 'vfat', 'EFI-SYSTEM'], [6, 'btrfs', 'OEM']] as const) {
+      const p = info.gpt!.partitions.find((x) => x.number === n)!;
+      const out = execFileSync('blkid', ['-p', '-o', 'export', '-O', String(p.startLba * 512), '-S', String(p.sizeSectors * 512), img]).toString();
+      expect(out).toContain(`TYPE=${type}`);
+      expect(out).toContain(`LABEL=${label}`);
+    }
+    // sparse: far less allocated than the apparent size
+    expect(statSync(img).blocks * 512).toBeLessThan(200 * 1024 ** 2);
+  });
+
+  it('imagines the same table for dry-runs, with the backup header misplaced on a bigger disk', () => {
+    const { info } = imaginedFlatcarDisk('/dev/vda', 16 * 1024 ** 3);
+    expect(info.gpt!.backupMisplaced).toBe(true);
+    expect(info.gpt!.partitions.map((p) => p.number)).toEqual([1, 2, 3, 4, 6, 7, 9]);
+  });
+});
