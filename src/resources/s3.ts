@@ -33,7 +33,7 @@ export interface S3Options {
 
 const PARTITION_HINTS: Record<string, string> = { aws: 'us-east-1', 'aws-cn': 'cn-north-1', 'aws-us-gov': 'us-gov-west-1' };
 
-interface S3Target {
+export interface S3Target {
   bucket: string; // a bucket name, or for access points the host label "<name>-<account>"
   key: string;
   region?: string;
@@ -91,7 +91,7 @@ function encodeKey(key: string): string {
   return awsEncode(key, true);
 }
 
-function objectUrl(t: S3Target, region: string, endpoint?: string): string {
+export function objectUrl(t: S3Target, region: string, endpoint?: string): string {
   const key = encodeKey(t.key);
   const q = t.versionId ? `?versionId=${awsEncode(t.versionId)}` : '';
   if (endpoint) return `${endpoint.replace(/\/+$/, '')}/${t.bucket}/${key}${q}`;
@@ -101,7 +101,7 @@ function objectUrl(t: S3Target, region: string, endpoint?: string): string {
   return `https://s3.dualstack.${region}.${d}/${t.bucket}/${key}${q}`;
 }
 
-function bucketUrl(bucket: string, region: string, endpoint?: string): string {
+export function bucketUrl(bucket: string, region: string, endpoint?: string): string {
   if (endpoint) return `${endpoint.replace(/\/+$/, '')}/${bucket}`;
   const d = domainFor(region);
   return virtualHostable(bucket) ? `https://${bucket}.s3.${region}.${d}/` : `https://s3.${region}.${d}/${bucket}`;
