@@ -255,7 +255,9 @@ export function validateDisk(d: Disk, at: Path, out: Findings): void {
   }
   const overlap = findOverlap(parts);
   if (overlap !== undefined) out.error([...at, 'partitions', overlap], MSG.partitionsOverlap);
-  const hasZero = parts.some((p) => (p.number ?? 0) === 0);
+  // Ignition's blackbox case partitions.complex (accepted by Ignition 2.26 at every version) mixes
+  // labelled number-0 partitions with shouldExist:false, so only unlabelled number-0 ones count.
+  const hasZero = parts.some((p) => (p.number ?? 0) === 0 && p.label === undefined);
   const hasShouldNotExist = parts.some((p) => p.shouldExist === false);
   if (hasZero && hasShouldNotExist) out.error([...at, 'partitions'], MSG.zeroesWithShouldNotExist);
   const labels = new Set<string>();
@@ -270,18 +272,22 @@ export function validateDisk(d: Disk, at: Path, out: Findings): void {
   }
 }
 
-/** Index of a partition that overlaps an earlier one; only partitions with a fixed start and size count. */
+/**
+ * Index of a partition that another explicitly placed partition runs into. Partitions starting
+ * at 0 are placed by sgdisk in the largest free block, so they cannot be checked; a size of 0
+ * means "fill", so such a partition is treated as its start sector only.
+ */
 function findOverlap(parts: Partition[]): number | undefined {
-  const fixed = (p: Partition) => p.startMiB !== undefined && p.sizeMiB !== undefined && p.startMiB !== 0 && p.sizeMiB !== 0;
-  for (let j = 0; j < parts.length; j++) {
-    const b = parts[j];
-    if (!fixed(b)) continue;
-    for (let i = 0; i < j; i++) {
-      const a = parts[i];
-      if (!fixed(a)) continue;
-      const aEnd = a.startMiB! + a.sizeMiB!;
-      const bEnd = b.startMiB! + b.sizeMiB!;
-      if (a.startMiB! < bEnd && b.startMiB! < aEnd) return j;
+  const placed = (p: Partition) => p.startMiB !== undefined && p.sizeMiB !== undefined && p.startMiB !== 0;
+  const end = (p: Partition) => (p.sizeMiB === 0 ? p.startMiB! : p.startMiB! + p.sizeMiB! - 1);
+  for (const p of parts) {
+    if (!placed(p)) continue;
+    for (let i = 0; i < parts.length; i++) {
+      const o = parts[i];
+      if (o === p || !placed(o)) continue;
+      const ps = p.startMiB!;
+      const os = o.startMiB!;
+      if ((ps >= os && ps <= end(o)) || (end(p) >= os && end(p) <= end(o)) || (ps < os && end(p) > end(o))) return i;
     }
   }
   return undefined;
