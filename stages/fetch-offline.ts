@@ -1,13 +1,6 @@
-// Placeholder until the stage is written; it fails closed rather than pretending to work.
-import { KindlingError } from '../src/errors.js';
-import type { Stage } from './types.js';
+// Ignition's fetch-offline stage: acquire the config without the network. When the config (the
+// platform's user data, the cmdline URL, a referenced config or CA) needs the network, write the
+// -neednet flag file and succeed, so that the distro starts networking and runs the fetch stage.
+import { makeFetchStage } from '../src/acquire/stage.js';
 
-export const fetchOfflineStage: Stage = {
-  name: 'fetch-offline',
-  async plan() {
-    throw new KindlingError('usage', 'the fetch-offline stage is not implemented yet');
-  },
-  async apply() {
-    throw new KindlingError('usage', 'the fetch-offline stage is not implemented yet');
-  },
-};
+export const fetchOfflineStage = makeFetchStage('fetch-offline');

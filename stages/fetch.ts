@@ -1,13 +1,5 @@
-// Placeholder until the stage is written; it fails closed rather than pretending to work.
-import { KindlingError } from '../src/errors.js';
-import type { Stage } from './types.js';
+// Ignition's fetch stage: acquire the config (network allowed), fetch and merge what it references
+// (verified, with the parent's timeouts, proxy and CAs), validate, and write it to -config-cache.
+import { makeFetchStage } from '../src/acquire/stage.js';
 
-export const fetchStage: Stage = {
-  name: 'fetch',
-  async plan() {
-    throw new KindlingError('usage', 'the fetch stage is not implemented yet');
-  },
-  async apply() {
-    throw new KindlingError('usage', 'the fetch stage is not implemented yet');
-  },
-};
+export const fetchStage = makeFetchStage('fetch');

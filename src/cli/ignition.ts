@@ -1,6 +1,154 @@
-// Placeholder until the command is written; it fails rather than pretending to work.
-import { KindlingError } from '../errors.js';
+// The ignition binary's interface, flag for flag (Ignition 2.14's `ignition -help`):
+//   -platform P  -stage S  [-root /]  [-config-cache /run/ignition.json]
+//   [-state-file /run/ignition/state]  [-neednet /run/ignition/neednet]
+//   [-fetch-timeout 2m0s]  [-log-to-stdout]  [-version]
+// Exit codes as Ignition: 0 success, 1 a stage failed, 2 bad flags ("'--platform' must be
+// provided", "flag provided but not defined: -x", an unknown platform or stage).
+// The fetch stages produce the config cache; every other stage reads it, merges the system base
+// configs under it (as Ignition does in each stage), and runs plan() then apply().
+import { readFileSync } from 'node:fs';
+import { getStage, STAGE_NAMES } from '../../stages/index.js';
+import type { StageContext } from '../../stages/types.js';
+import { acquireBaseConfig, acquireEnvFrom, fullConfig, loadState, saveState } from '../acquire/index.js';
+import { parseGoDuration } from '../acquire/duration.js';
+import { providerNames } from '../acquire/providers/index.js';
+import { parseConfig } from '../config/index.js';
+import { formatError, KindlingError } from '../errors.js';
+import { createLogger, setLogger } from '../log/logger.js';
+import { KINDLING_VERSION } from '../version.js';
+import { parseFlags } from './flags.js';
 
-export async function runIgnition(_argv: string[]): Promise<number> {
-  throw new KindlingError('usage', 'this command is not implemented yet');
+export const IGNITION_DEFAULTS = {
+  root: '/',
+  configCache: '/run/ignition.json',
+  stateFile: '/run/ignition/state',
+  neednet: '/run/ignition/neednet',
+  fetchTimeout: '2m0s',
+};
+
+function usage(): string {
+  return `Usage of kindling (Ignition-compatible):
+  -config-cache string
+    	where to cache the config (default "${IGNITION_DEFAULTS.configCache}")
+  -fetch-timeout duration
+    	initial duration for which to wait for config (default ${IGNITION_DEFAULTS.fetchTimeout})
+  -log-to-stdout
+    	log to stdout instead of the system log when set
+  -neednet string
+    	flag file to write from fetch-offline if networking is needed (default "${IGNITION_DEFAULTS.neednet}")
+  -platform value
+    	current platform. [${providerNames().join(' ')}]
+  -root string
+    	root of the filesystem (default "${IGNITION_DEFAULTS.root}")
+  -stage value
+    	execution stage. [${[...STAGE_NAMES].sort().join(' ')}]
+  -state-file string
+    	where to store internal state (default "${IGNITION_DEFAULTS.stateFile}")
+  -version
+    	print the version and exit
+`;
+}
+
+function usageError(msg: string, withUsage: boolean): number {
+  process.stderr.write(msg + '\n' + (withUsage ? usage() : ''));
+  return 2;
+}
+
+export async function runIgnition(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseFlags(argv, {
+      booleans: ['log-to-stdout', 'version', 'help', 'h'],
+      strings: ['platform', 'stage', 'root', 'config-cache', 'state-file', 'neednet', 'fetch-timeout'],
+    });
+  } catch (err) {
+    return usageError(formatError(err), true);
+  }
+  const b = parsed.booleans;
+  const v = parsed.values;
+  if (b.help || b.h) {
+    process.stderr.write(usage());
+    return 0;
+  }
+  if (b.version) {
+    process.stdout.write(`Kindling ${KINDLING_VERSION} (Ignition-compatible)\n`);
+    return 0;
+  }
+  let fetchTimeoutMs: number;
+  try {
+    fetchTimeoutMs = parseGoDuration(v['fetch-timeout'] ?? IGNITION_DEFAULTS.fetchTimeout);
+  } catch (err) {
+    return usageError(formatError(err), true);
+  }
+  if (v.platform !== undefined && !providerNames().includes(v.platform)) {
+    return usageError(`invalid value "${v.platform}" for flag -platform: ${v.platform} is not a valid platform`, true);
+  }
+  if (v.stage !== undefined && !(STAGE_NAMES as readonly string[]).includes(v.stage)) {
+    return usageError(`invalid value "${v.stage}" for flag -stage: ${v.stage} is not a valid stage`, true);
+  }
+  if (!v.platform) return usageError("'--platform' must be provided", false);
+  if (!v.stage) return usageError("'--stage' must be provided", false);
+
+  const log = createLogger({ toStdout: b['log-to-stdout'] === true });
+  setLogger(log);
+  const stageName = v.stage;
+  const platform = v.platform;
+  const ctx: StageContext = {
+    config: { ignition: { version: '3.6.0' } },
+    root: v.root ?? IGNITION_DEFAULTS.root,
+    platform,
+    log: log.child({ stage: stageName }),
+    configCache: v['config-cache'] ?? IGNITION_DEFAULTS.configCache,
+    stateFile: v['state-file'] ?? IGNITION_DEFAULTS.stateFile,
+    needNetFile: v.neednet ?? IGNITION_DEFAULTS.neednet,
+    fetchTimeoutMs,
+    options: {},
+  };
+  log.info(`Kindling ${KINDLING_VERSION} (Ignition-compatible)`);
+  log.info(`Stage: ${stageName}`);
+  const env = acquireEnvFrom(process.env, { log: ctx.log });
+  const started = Date.now();
+  let state;
+  try {
+    state = loadState(ctx.stateFile);
+    ctx.options = { acquireEnv: env, state };
+    const stage = getStage(stageName);
+    if (stageName !== 'fetch' && stageName !== 'fetch-offline') {
+      // Every later stage: the system base configs under the cached user config.
+      const base = acquireBaseConfig(env, platform, state);
+      let cached;
+      try {
+        cached = readFileSync(ctx.configCache);
+      } catch (err) {
+        throw new KindlingError('usage', `couldn't read the config cache ${ctx.configCache} (did the fetch stage run?): ${(err as Error).message}`);
+      }
+      let user;
+      try {
+        user = parseConfig(cached).config;
+      } catch (err) {
+        throw new KindlingError('config-invalid', `failed to parse cached config ${ctx.configCache}: ${formatError(err)}`, { cause: err });
+      }
+      ctx.config = fullConfig(base, user);
+    }
+    const plan = await stage.plan(ctx);
+    for (const w of plan.warnings) ctx.log.warn(w);
+    for (const op of plan.ops) ctx.log.info(`plan: ${op.summary}`);
+    await stage.apply(ctx, plan);
+    if (stageName !== 'fetch' && stageName !== 'fetch-offline') saveState(ctx.stateFile, state);
+    ctx.log.info(`${stageName} passed (${Date.now() - started} ms)`);
+    log.info('Ignition finished successfully');
+    return 0;
+  } catch (err) {
+    // One line that says what failed, where and why; the details (every validation error) follow.
+    const line = `${stageName} failed (platform ${platform}): ${formatError(err)}`;
+    ctx.log.error(line);
+    if (err instanceof KindlingError) for (const e of err.entries) ctx.log.error(`  ${e.kind}: ${e.message}${e.location ? ' at ' + (e.location.pointer || '/') : ''}`);
+    if (!b['log-to-stdout'] && !process.stderr.isTTY) process.stderr.write(`kindling: ${line}\n`);
+    try {
+      if (state && stageName !== 'fetch' && stageName !== 'fetch-offline') saveState(ctx.stateFile, state);
+    } catch {
+      /* the failure above is what matters */
+    }
+    return 1;
+  }
 }

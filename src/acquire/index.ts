@@ -1,0 +1,178 @@
+// Acquiring the config, in Ignition's order (internal/exec/engine.go):
+//   1. the system base configs (base.d, base.platform.d/PLATFORM) -> state {base, system}
+//   2. the user config, from the first source that has one:
+//        cmdline (ignition.config.url / flatcar.config.url / coreos.config.url, or
+//                 ignition.config.device + ignition.config.path)
+//        system  (user.ign in /run, /etc, /usr/lib ignition dirs; Flatcar's OEM config.ign)
+//        the platform's provider
+//      -> state {user, <cmdline|system|platform>}
+//   3. "no config" (empty bytes, a cloud-config, a script, a provider's 404) -> an empty config
+//   4. render (merge/replace children) and validate
+// The fetch stages write the rendered USER config to the cache (as Ignition does); every stage
+// then runs with merge(base, cached user config).
+import { mergeConfigs, parseConfig, emptyConfig, validateConfig } from '../config/index.js';
+import type { Config } from '../config/types.js';
+import { KindlingError, formatError } from '../errors.js';
+import { fetchResource, needsNetwork } from '../resources/index.js';
+import { readCmdline } from './cmdline.js';
+import type { AcquireEnv } from './env.js';
+import { NeedNetError, NoProviderError } from './errors.js';
+import { makeHttpClient, type HttpClient } from './http.js';
+import { readMedia } from './media.js';
+import { getProvider, providerNames } from './providers/index.js';
+import type { ProviderContext } from './providers/types.js';
+import { renderConfig } from './render.js';
+import { findUserConfig, loadBaseConfig } from './system.js';
+import { recordFetched, type IgnitionState } from './state.js';
+import { classifyUserData, describeSkipped } from './userdata.js';
+
+export interface AcquireOptions {
+  platform: string;
+  env: AcquireEnv;
+  state: IgnitionState;
+  offline: boolean;
+  /** -fetch-timeout: applied as timeouts.httpTotal of the initial fetches, and bounds waits. */
+  fetchTimeoutMs: number;
+  signal?: AbortSignal;
+  /** Tests inject a client; default the resources layer's (loaded lazily). */
+  http?: HttpClient;
+}
+
+export interface AcquiredConfig {
+  /** The rendered user config (what goes to the cache). */
+  config: Config;
+  /** Which source gave it: cmdline, system or the platform's name. */
+  source: string;
+  /** Why the config is empty, when it is. */
+  emptyBecause?: string;
+}
+
+/** Step 1, also run by every later stage. Records {base, system} in the state on success. */
+export function acquireBaseConfig(env: AcquireEnv, platform: string, state: IgnitionState): Config {
+  let r;
+  try {
+    r = loadBaseConfig(env, platform);
+  } catch (err) {
+    throw new KindlingError(err instanceof KindlingError ? err.kind : 'platform', `failed to acquire system base config: ${formatError(err)}`, {
+      entries: err instanceof KindlingError ? err.entries : [],
+      cause: err,
+    });
+  }
+  recordFetched(state, { kind: 'base', source: 'system', referenced: false });
+  return r.config;
+}
+
+function parseUser(data: Buffer | null, source: string, env: AcquireEnv): { config: Config; emptyBecause?: string } {
+  const kind = classifyUserData(data);
+  if (kind !== 'config') {
+    const why = describeSkipped(kind, source);
+    env.log.info(why);
+    return { config: emptyConfig(), emptyBecause: why };
+  }
+  try {
+    const r = parseConfig(data!);
+    for (const w of r.report) env.log.warn(`${source}: ${w.message}`);
+    return { config: r.config };
+  } catch (err) {
+    throw new KindlingError(err instanceof KindlingError ? err.kind : 'config-invalid', `the config from ${source} ${formatError(err)}`, {
+      entries: err instanceof KindlingError ? err.entries : [],
+      cause: err,
+    });
+  }
+}
+
+/** The cmdline provider: bytes, or NoProviderError when the command line names no config. */
+async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data: Buffer | null; what: string }> {
+  const f = readCmdline(o.env.cmdlinePath);
+  if (f.configUrl) {
+    if (f.configDevice || f.configPath) o.env.log.warn(`"${f.configUrlKey}" takes precedence; ignoring "ignition.config.device" and "ignition.config.path"`);
+    if (o.offline && needsNetwork(f.configUrl)) throw new NeedNetError(`the config URL on the kernel command line (${f.configUrlKey})`);
+    o.env.log.info(`fetching the config from ${f.configUrlKey}`);
+    const data = await fetchResource({ source: f.configUrl }, { httpTotal, signal: o.signal, backoff: o.env.backoff });
+    return { data, what: f.configUrlKey! };
+  }
+  if (f.configDevice && f.configPath) {
+    if (f.configDevice.includes('/') || f.configDevice === '.' || f.configDevice === '..') {
+      throw new KindlingError('platform', `invalid device label "${f.configDevice}"`);
+    }
+    const r = await readMedia(o.env, { label: f.configDevice, files: [f.configPath], waitMs: o.env.deviceWaitMs, signal: o.signal });
+    if (!r) throw new KindlingError('platform', `device "${f.configDevice}" did not appear within ${Math.round(o.env.deviceWaitMs / 1000)} s`);
+    const data = r.files[f.configPath];
+    if (!data) throw new KindlingError('platform', `config file "${f.configPath}" not found on device "${f.configDevice}"`);
+    return { data, what: `ignition.config.device=${f.configDevice}` };
+  }
+  if (f.configDevice || f.configPath) {
+    throw new KindlingError('platform', '"ignition.config.device" and "ignition.config.path" must be provided together');
+  }
+  throw new NoProviderError();
+}
+
+/** Steps 2-4. Throws NeedNetError in fetch-offline when the network is needed. */
+export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConfig> {
+  const provider = getProvider(o.platform);
+  if (!provider) {
+    throw new KindlingError('usage', `invalid value "${o.platform}" for flag -platform: ${o.platform} is not a valid platform (known: ${providerNames().join(' ')})`);
+  }
+  const httpTotal = o.fetchTimeoutMs > 0 ? o.fetchTimeoutMs / 1000 : undefined;
+  // -fetch-timeout bounds the provider's work (its HTTP total and any wait for a config drive);
+  // referenced configs are then fetched with the timeouts their parents declare, as in Ignition.
+  const providerSignal = o.signal ?? (o.fetchTimeoutMs > 0 ? AbortSignal.timeout(o.fetchTimeoutMs) : new AbortController().signal);
+  let data: Buffer | null = null;
+  let source = '';
+  let what = '';
+  // 2. cmdline, system, platform: the first that does not say "no provider".
+  try {
+    const c = await fromCmdline({ ...o, signal: providerSignal }, httpTotal ?? 0);
+    data = c.data;
+    source = 'cmdline';
+    what = c.what;
+  } catch (err) {
+    if (!(err instanceof NoProviderError)) throw err;
+    o.env.log.info('no config URL provided');
+    const sys = findUserConfig(o.env);
+    if (sys) {
+      data = sys.data;
+      source = 'system';
+      what = sys.path;
+    } else {
+      const ctx: ProviderContext = {
+        env: o.env,
+        offline: o.offline,
+        signal: providerSignal,
+        httpTotal,
+        http: o.http ?? makeHttpClient(o.offline),
+      };
+      o.env.log.info(`fetching the config from the ${provider.name} platform: ${provider.source}`);
+      data = await provider.fetch(ctx);
+      source = provider.name;
+      what = `the ${provider.name} platform`;
+    }
+  }
+  recordFetched(o.state, { kind: 'user', source, referenced: false });
+  // 3.
+  const { config, emptyBecause } = parseUser(data, what, o.env);
+  // 4.
+  const rendered = await renderConfig(config, {
+    offline: o.offline,
+    state: o.state,
+    log: o.env.log,
+    signal: o.signal,
+    base: { backoff: o.env.backoff, oemRoot: o.env.oemDirs[0] },
+  });
+  const errors = validateConfig(rendered).filter((e) => e.kind === 'error');
+  if (errors.length) {
+    throw new KindlingError('config-invalid', 'merging configs resulted in an invalid config', { entries: errors });
+  }
+  return { config: rendered, source, emptyBecause };
+}
+
+/** What every stage runs with: the base configs under the (cached) user config. */
+export function fullConfig(base: Config, user: Config): Config {
+  return mergeConfigs(base, user);
+}
+
+export { acquireEnvFrom } from './env.js';
+export type { AcquireEnv } from './env.js';
+export { isNeedNet, NeedNetError, NoProviderError } from './errors.js';
+export { loadState, saveState, emptyState, serializeState } from './state.js';
+export type { IgnitionState, FetchedConfig } from './state.js';

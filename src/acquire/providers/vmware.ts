@@ -1,0 +1,63 @@
+// VMware: the guestinfo variables guestinfo.ignition.config.data and
+// guestinfo.ignition.config.data.encoding ("", "base64"/"b64", "gzip"/"gz",
+// "gzip+base64"/"gz+base64"/"gzip+b64"/"gz+b64"), read through open-vm-tools' `vmware-rpctool
+// "info-get guestinfo.KEY"` (Ignition speaks the backdoor port itself; a Node process cannot).
+// Outside a VMware VM (no rpctool, or it fails to reach the hypervisor) this is "no provider",
+// as Ignition's vmcheck.IsVirtualWorld. Values may be injected (KINDLING_VMWARE_GUESTINFO) for
+// tests. Not implemented: the OVF environment fallback (guestinfo.ovfEnv properties).
+import { gunzipSync } from 'node:zlib';
+import { KindlingError } from '../../errors.js';
+import { run } from '../../system/exec.js';
+import { NoProviderError } from '../errors.js';
+import { decodeBase64Strict } from './common.js';
+import type { Provider, ProviderContext } from './types.js';
+
+export function decodeGuestinfo(data: string, encoding: string): Buffer {
+  switch (encoding) {
+    case '':
+      return Buffer.from(data, 'utf8');
+    case 'b64':
+    case 'base64':
+      return decodeBase64Strict(Buffer.from(data), 'guestinfo.ignition.config.data');
+    case 'gz':
+    case 'gzip':
+      return gunzipSync(Buffer.from(data, 'latin1'));
+    case 'gz+base64':
+    case 'gzip+base64':
+    case 'gz+b64':
+    case 'gzip+b64':
+      return gunzipSync(decodeBase64Strict(Buffer.from(data), 'guestinfo.ignition.config.data'));
+    default:
+      throw new KindlingError('platform', `unsupported guestinfo.ignition.config.data.encoding "${encoding}"`);
+  }
+}
+
+async function guestinfo(ctx: ProviderContext, key: string): Promise<string> {
+  const injected = ctx.env.vmwareGuestinfo;
+  if (injected) return injected[key] ?? '';
+  let r;
+  try {
+    r = await run('vmware-rpctool', [`info-get guestinfo.${key}`], { allowFailure: true, timeout: 10_000 });
+  } catch {
+    throw new NoProviderError('not running under VMware (vmware-rpctool is not available)');
+  }
+  if (r.exitCode === -1) throw new NoProviderError('not running under VMware (vmware-rpctool could not start)');
+  // rpctool exits 1 with "No value found" for an unset key.
+  if (r.exitCode !== 0) {
+    if (/no value found/i.test(r.stdout + r.stderr)) return '';
+    throw new NoProviderError(`not running under VMware (vmware-rpctool: ${(r.stderr || r.stdout).trim()})`);
+  }
+  return r.stdout;
+}
+
+export const vmware: Provider = {
+  name: 'vmware',
+  source: 'guestinfo.ignition.config.data (+ .encoding) via vmware-rpctool',
+  network: false,
+  async fetch(ctx) {
+    const data = await guestinfo(ctx, 'ignition.config.data');
+    const encoding = (await guestinfo(ctx, 'ignition.config.data.encoding')).trim();
+    if (data === '') return null;
+    return decodeGuestinfo(data, encoding);
+  },
+};
