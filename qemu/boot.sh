@@ -49,7 +49,7 @@ if [[ $first_boot == auto ]]; then
     first_boot=no
   fi
 fi
-cmdline="console=ttyS0,115200 root=LABEL=ROOT rw panic=1 systemd.show_status=1"
+cmdline="console=ttyS0,115200 root=LABEL=ROOT rw panic=1"
 [[ $first_boot == no ]] || cmdline+=" flatcar.first_boot=$first_boot"
 [[ -z $append ]] || cmdline+=" $append"
 
