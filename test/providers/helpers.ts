@@ -1,0 +1,47 @@
+// Test helpers: an AcquireEnv pointing every root at a scratch directory and every metadata URL at
+// a fake server, and a ProviderContext around it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { acquireEnvFrom, type AcquireEnv } from '../../src/acquire/env.js';
+import { makeHttpClient } from '../../src/acquire/http.js';
+import type { ProviderContext } from '../../src/acquire/providers/types.js';
+
+export function scratch(prefix = 'kindling-acq-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export const quietLog = pino({ level: 'silent' });
+
+export function testEnv(dir: string, over: Partial<AcquireEnv> = {}): AcquireEnv {
+  return acquireEnvFrom(
+    {},
+    {
+      cmdlinePath: join(dir, 'cmdline'),
+      systemConfigDirs: [join(dir, 'run'), join(dir, 'etc'), join(dir, 'usr')],
+      configFile: join(dir, 'config.ign'),
+      oemDirs: [join(dir, 'oem')],
+      fwCfgDir: join(dir, 'fw_cfg'),
+      diskByLabelDir: join(dir, 'by-label'),
+      diskByIdDir: join(dir, 'by-id'),
+      mountedMedia: {},
+      modprobe: false,
+      deviceWaitMs: 1500,
+      backoff: { initialMs: 20, maxMs: 200 },
+      log: quietLog,
+      ...over,
+    },
+  );
+}
+
+export function providerCtx(env: AcquireEnv, o: { offline?: boolean; timeoutMs?: number } = {}): ProviderContext {
+  const ms = o.timeoutMs ?? 20_000;
+  return {
+    env,
+    offline: o.offline ?? false,
+    signal: AbortSignal.timeout(ms),
+    httpTotal: ms / 1000,
+    http: makeHttpClient(o.offline ?? false),
+  };
+}
