@@ -328,8 +328,8 @@ function formatNilMessage(ctx: Ctx): string {
 
 export function validateFilesystemFormat(fs: Filesystem, ctx: Ctx): string | undefined {
   if (!has(fs.format)) {
-    // Set-but-empty counts for path, label and uuid (pointers in Ignition), as it does there.
-    const others = fs.path !== undefined || fs.label !== undefined || fs.uuid !== undefined || fs.wipeFilesystem === true ||
+    // "" counts as unset here (ignition-validate accepts {"device": "/dev/x", "path": ""}).
+    const others = has(fs.path) || has(fs.label) || has(fs.uuid) || fs.wipeFilesystem === true ||
       (fs.options ?? []).length > 0 || (fs.mountOptions ?? []).length > 0;
     return others ? formatNilMessage(ctx) : undefined;
   }
@@ -382,7 +382,8 @@ export function validateLuks(l: Luks, at: Path, out: Findings): void {
   if (c && customSet(c.custom) && ((c.tang ?? []).length > 0 || c.tpm2 === true || (c.threshold ?? 0) !== 0)) {
     out.error([...at, 'clevis'], MSG.clevisCustomWithOthers);
   }
-  if (validateUrlNilOk(l.keyFile?.source) !== undefined) out.error([...at, 'keyFile'], MSG.invalidLuksKeyFile);
+  // Ignition reports this one at ".keys", a path that is not in the config; kept for identical output.
+  if (validateUrlNilOk(l.keyFile?.source) !== undefined) out.error([...at, 'keys'], MSG.invalidLuksKeyFile);
 }
 
 export function validateClevisCustom(c: ClevisCustom, at: Path, out: Findings): void {

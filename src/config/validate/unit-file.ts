@@ -19,8 +19,11 @@ export function parseUnitSections(contents: string): { sections: string[] } | { 
       sections.push(line.slice(1, end));
       continue;
     }
-    if (sections.length === 0) return { error: 'found property outside of section' };
-    if (!line.includes('=')) return { error: 'unable to find end of property (no "=" found)' };
+    // go-systemd reads an option name up to "="; a newline first is an error, the end of text is "EOF".
+    if (!line.includes('=')) {
+      const isLast = lines.slice(lines.indexOf(raw) + 1).every((l) => l.trim() === '');
+      return { error: isLast ? 'EOF' : 'unexpected newline encountered while parsing option name' };
+    }
     continuation = line.endsWith('\\');
   }
   return { sections };

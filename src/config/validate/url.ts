@@ -46,7 +46,8 @@ export function parseGoUrl(raw: string): GoUrl | null {
     if (!validHostPort(hostPort)) return null;
     host = hostPort;
     if (!validEscapes(authEnd >= 0 ? s.slice(authEnd) : '')) return null;
-  } else if (!validEscapes(s)) {
+  } else if ((scheme === '' || s.startsWith('/')) && !validEscapes(s)) {
+    // Go leaves an opaque part ("data:,%zz") unparsed; only paths are unescaped.
     return null;
   }
   if (scheme === '' && /^[^/]*:/.test(s)) return null; // "first path segment in URL cannot contain colon"
@@ -109,7 +110,7 @@ export function validateUrl(raw: string): string | undefined {
     case 'arn':
       return validateS3Arn(u);
     case 'data':
-      return validDataUrl(raw) ? undefined : ERR_INVALID_URL;
+      return dataUrlError(raw);
     default:
       return ERR_INVALID_SCHEME;
   }
@@ -139,22 +140,55 @@ function validateS3Arn(u: GoUrl): string | undefined {
   return undefined;
 }
 
-/** RFC 2397: data:[<mediatype>][;base64],<data> */
-export function validDataUrl(raw: string): boolean {
+const TOKEN = /[A-Za-z0-9!#$%&'*+.^_`|~-]/;
+const URIC = /[A-Za-z0-9;/?:@&=+$,\-_.!~*'()]/;
+
+/**
+ * RFC 2397 data: URLs, with the messages of the decoder Ignition uses (vincent-petithory/dataurl):
+ * "missing media type slash", "invalid character for media type", "invalid data character", …
+ */
+export function dataUrlError(raw: string): string | undefined {
   const body = raw.slice(raw.indexOf(':') + 1);
-  const comma = body.indexOf(',');
-  if (comma < 0) return false;
-  const meta = body.slice(0, comma);
-  if (/;base64$/i.test(meta)) {
-    let data: string;
-    try {
-      data = decodeURIComponent(body.slice(comma + 1));
-    } catch {
-      return false;
-    }
-    return /^[A-Za-z0-9+/]*={0,2}$/.test(data.replace(/\s/g, '')) && data.replace(/\s/g, '').replace(/=+$/, '').length % 4 !== 1;
+  let i = 0;
+  if (body[i] !== ';' && body[i] !== ',') {
+    while (i < body.length && TOKEN.test(body[i])) i++;
+    if (i >= body.length) return 'missing media type slash';
+    if (body[i] !== '/') return 'invalid character for media type';
+    i++;
+    while (i < body.length && TOKEN.test(body[i])) i++;
+    if (i >= body.length) return 'unexpected EOF';
+    if (body[i] !== ';' && body[i] !== ',') return 'invalid character for media subtype';
   }
-  return true;
+  let base64 = false;
+  while (body[i] === ';') {
+    const end = body.slice(i + 1).search(/[;,]/);
+    if (end < 0) return 'unexpected EOF';
+    const param = body.slice(i + 1, i + 1 + end);
+    if (param === 'base64') base64 = true;
+    else if (!/^[^=]+=.*$/.test(param)) return 'invalid character for media type parameter';
+    i += end + 1;
+  }
+  if (body[i] !== ',') return 'unexpected EOF';
+  const data = body.slice(i + 1);
+  for (let j = 0; j < data.length; j++) {
+    const c = data[j];
+    if (c === '%') {
+      if (!/^[0-9a-fA-F]{2}$/.test(data.slice(j + 1, j + 3))) return 'rfc2396: invalid char 0x25 in unescape sequence';
+      j += 2;
+    } else if (!(base64 ? /[A-Za-z0-9+/=]/ : URIC).test(c)) return 'invalid data character';
+  }
+  if (base64) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(data);
+    } catch {
+      return 'rfc2396: invalid char 0x25 in unescape sequence';
+    }
+    // Go's StdEncoding wants padding: the error names the start of the broken 4-byte quantum.
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(decoded)) return `illegal base64 data at input byte ${decoded.search(/=[^=]|[^A-Za-z0-9+/=]/)}`;
+    if (decoded.length % 4 !== 0) return `illegal base64 data at input byte ${Math.floor(decoded.length / 4) * 4}`;
+  }
+  return undefined;
 }
 
 export const ERR_INVALID_PROXY = 'proxies must be http(s)';

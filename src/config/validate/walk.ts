@@ -60,6 +60,11 @@ export function validateTree(cfg: Config, minor: Minor): Findings {
 
   const passwd = cfg.passwd;
   checkDuplicates([{ name: ['passwd', 'users'], items: passwd?.users }], (u) => u.name, out);
+  // Lists of strings are sets too (ignition-validate: "duplicate entry defined"), except option lists.
+  (passwd?.users ?? []).forEach((u, i) => {
+    checkDuplicates<string>([{ name: ['passwd', 'users', i, 'sshAuthorizedKeys'], items: u.sshAuthorizedKeys }], (k) => k, out);
+    checkDuplicates<string>([{ name: ['passwd', 'users', i, 'groups'], items: u.groups }], (g) => g, out);
+  });
   checkDuplicates([{ name: ['passwd', 'groups'], items: passwd?.groups }], (g) => g.name, out);
 
   const st = cfg.storage;
@@ -72,7 +77,10 @@ export function validateTree(cfg: Config, minor: Minor): Findings {
       checkDuplicates([{ name: [...at, 'disks', i, 'partitions'], items: d.partitions }], partitionKey, out);
     });
     checkDuplicates([{ name: [...at, 'disks'], items: st.disks }], (d) => d.device, out);
-    (st.raid ?? []).forEach((r, i) => R.validateRaid(r, [...at, 'raid', i], out));
+    (st.raid ?? []).forEach((r, i) => {
+      R.validateRaid(r, [...at, 'raid', i], out);
+      checkDuplicates<string>([{ name: [...at, 'raid', i, 'devices'], items: r.devices }], (d) => d, out);
+    });
     checkDuplicates([{ name: [...at, 'raid'], items: st.raid }], (r) => r.name, out);
     (st.filesystems ?? []).forEach((fs, i) => R.validateFilesystem(fs, [...at, 'filesystems', i], out, ctx));
     checkDuplicates([{ name: [...at, 'filesystems'], items: st.filesystems }], (fs) => fs.device, out);
