@@ -1,13 +1,11 @@
-// Placeholder until the stage is written; it fails closed rather than pretending to work.
-import { KindlingError } from '../../src/errors.js';
+// The disks stage: partitions, RAID, LUKS, filesystems — planned completely before anything is
+// written (plan.ts), then carried out exactly (apply.ts). See docs/disks.md.
 import type { Stage } from '../types.js';
+import { planDisks, type DisksPlan } from './plan.js';
+import { applyDisks } from './apply.js';
 
-export const disksStage: Stage = {
+export const disksStage: Stage<DisksPlan> = {
   name: 'disks',
-  async plan() {
-    throw new KindlingError('usage', 'the disks stage is not implemented yet');
-  },
-  async apply() {
-    throw new KindlingError('usage', 'the disks stage is not implemented yet');
-  },
+  plan: planDisks,
+  apply: applyDisks,
 };

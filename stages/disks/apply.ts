@@ -1,0 +1,234 @@
+// Carry out a disks plan, op by op, exactly as planned. Every op re-checks the one fact it depends
+// on (the table sgdisk wrote equals the planned table; a reused filesystem still matches) so a plan
+// that went stale between plan() and apply() fails instead of guessing.
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Filesystem, Luks } from '../../src/config/types.js';
+import { KindlingError } from '../../src/errors.js';
+import { run } from '../../src/system/exec.js';
+import { probeDisk } from '../../src/disk/probe.js';
+import { probeFilesystem } from '../../src/disk/blkid.js';
+import { syncKernelPartitions, waitForDevice } from '../../src/disk/kernel.js';
+import type { PlannedOp, StageContext } from '../types.js';
+import type { DisksPlan } from './plan.js';
+import type { TablePartition } from './plan-partitions.js';
+import { decideFilesystem, mkfsCommand } from './filesystems.js';
+import { journalBegin, journalEnd } from './journal.js';
+import { luksFormatArgs, luksOpenArgs, clevisConfig } from './luks.js';
+import { mdadmCreateArgs } from './raid.js';
+import { disksOptions, type DisksOptions } from './options.js';
+import { sameGuid } from '../../src/disk/guid.js';
+import { fetchResource } from '../../src/resources/index.js';
+
+function fail(o: PlannedOp, message: string, cause?: unknown): never {
+  throw new KindlingError('disk', message, { location: { pointer: o.pointer }, cause });
+}
+
+/** The config entry an op's pointer names (/storage/luks/0 → config.storage.luks[0]). */
+function entryAt<T>(ctx: StageContext, pointer: string): T {
+  let cur: unknown = ctx.config;
+  for (const seg of pointer.split('/').slice(1)) cur = (cur as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
+  return cur as T;
+}
+
+export async function applyDisks(ctx: StageContext, plan: DisksPlan): Promise<void> {
+  const o = disksOptions(ctx);
+  if (o.dryRun) throw new KindlingError('usage', 'a dry-run plan cannot be applied');
+  const ops = plan.ops;
+  for (let i = 0; i < ops.length; ) {
+    // Filesystem creation runs in parallel, as Ignition's does (one per CPU).
+    if (ops[i]!.kind.startsWith('filesystem.') && ops[i]!.kind !== 'filesystem.grow') {
+      const batch: PlannedOp[] = [];
+      while (i < ops.length && ops[i]!.kind.startsWith('filesystem.') && ops[i]!.kind !== 'filesystem.grow') batch.push(ops[i++]!);
+      await inParallel(batch, Math.max(1, cpus().length), (x) => applyOp(ctx, o, x));
+      continue;
+    }
+    await applyOp(ctx, o, ops[i++]!);
+  }
+}
+
+async function inParallel<T>(items: T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const x = items[next++]!;
+      try {
+        await fn(x);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length) throw errors[0];
+}
+
+async function applyOp(ctx: StageContext, o: DisksOptions, x: PlannedOp): Promise<void> {
+  const d = x.details;
+  const log = ctx.log;
+  log.info({ op: x.kind, pointer: x.pointer }, `disks: [started] ${x.summary}`);
+  switch (x.kind) {
+    case 'disk.relocate-backup-gpt':
+      await run('sgdisk', ['--move-second-header', d.device as string]);
+      break;
+    case 'disk.wipe-table':
+      try {
+        await run('sgdisk', ['--zap-all', d.device as string]);
+      } catch {
+        // sgdisk exits 2 after zapping a corrupted table; the second run finds it clean (as Ignition).
+        await run('sgdisk', ['--zap-all', d.device as string]);
+      }
+      break;
+    case 'partition.keep':
+    case 'partition.create':
+    case 'partition.delete':
+    case 'partition.resize':
+    case 'partition.recreate':
+    case 'partition.absent':
+      break; // carried out together by the partition.commit op that follows them
+    case 'partition.commit':
+      await commitTable(x, d.device as string, d.write as boolean, d.sgdiskArgs as string[], d.expect as TablePartition[]);
+      break;
+    case 'raid.create': {
+      const md = entryAt<{ name: string; level?: string; spares?: number; options?: string[] }>(ctx, x.pointer);
+      const devices = d.devices as string[];
+      for (const dev of devices) await waitForDevice(dev);
+      journalBegin(o.stateDir, d.device as string, { op: 'raid.create', pointer: x.pointer });
+      await run('mdadm', mdadmCreateArgs({ name: md.name, level: md.level, spares: md.spares, options: md.options }, devices));
+      journalEnd(o.stateDir, d.device as string);
+      await waitForDevice(d.device as string);
+      break;
+    }
+    case 'raid.assemble':
+      if (!existsSync(d.device as string)) await run('mdadm', ['--assemble', d.device as string, ...(d.devices as string[])]);
+      await waitForDevice(d.device as string);
+      break;
+    case 'luks.format':
+    case 'luks.open':
+      await applyLuks(ctx, o, x);
+      break;
+    case 'filesystem.create':
+    case 'filesystem.reuse':
+    case 'filesystem.decide':
+      await applyFilesystem(ctx, o, x);
+      break;
+    case 'filesystem.grow':
+      await growFilesystem(o, x);
+      break;
+    default:
+      fail(x, `unknown disks operation ${x.kind}`);
+  }
+  log.info({ op: x.kind, pointer: x.pointer }, `disks: [finished] ${x.summary}`);
+}
+
+async function commitTable(x: PlannedOp, device: string, write: boolean, args: string[], expect: TablePartition[]): Promise<void> {
+  if (write) await run('sgdisk', [...args, device]);
+  const got = probeDisk(device);
+  const table = got.gpt?.partitions ?? [];
+  const problems: string[] = [];
+  if (table.length !== expect.length) problems.push(`${table.length} partitions instead of ${expect.length}`);
+  for (const e of expect) {
+    const p = table.find((t) => t.number === e.number);
+    if (!p) problems.push(`partition ${e.number} missing`);
+    else if (p.startLba !== e.start || p.sizeSectors !== e.size || p.label !== e.label || !sameGuid(p.typeGuid, e.typeGuid) || (e.guid && !sameGuid(p.guid, e.guid))) {
+      problems.push(`partition ${e.number} is ${p.startLba}+${p.sizeSectors} "${p.label}" ${p.typeGuid}, planned ${e.start}+${e.size} "${e.label}" ${e.typeGuid}`);
+    }
+  }
+  if (problems.length) fail(x, `the partition table of ${device} differs from the plan: ${problems.join('; ')}`);
+  if (got.isBlockDevice) {
+    try {
+      await syncKernelPartitions(device);
+    } catch (e) {
+      fail(x, `the kernel did not take the new partitions of ${device}: ${(e as Error).message}`, e);
+    }
+  }
+}
+
+async function applyFilesystem(ctx: StageContext, o: DisksOptions, x: PlannedOp): Promise<void> {
+  const d = x.details;
+  const device = d.device as string;
+  const fs = entryAt<Filesystem>(ctx, x.pointer);
+  try {
+    await waitForDevice(device);
+  } catch (e) {
+    fail(x, (e as Error).message, e);
+  }
+  let create = x.kind === 'filesystem.create';
+  if (x.kind !== 'filesystem.create') {
+    const found = await probeFilesystem(device);
+    const decision = decideFilesystem(fs, found);
+    if (decision.action === 'error') fail(x, `filesystem on ${fs.device}: ${decision.why}`);
+    if (x.kind === 'filesystem.reuse' && decision.action !== 'reuse') fail(x, `filesystem on ${device} changed since it was planned (${decision.why}); plan again`);
+    create = decision.action === 'create';
+  }
+  if (!create) return;
+  const mk = mkfsCommand(fs);
+  journalBegin(o.stateDir, device, { op: 'filesystem.create', format: fs.format, pointer: x.pointer });
+  await run('wipefs', ['-a', device]);
+  if (mk) await run(mk.tool, [...mk.args, device]);
+  journalEnd(o.stateDir, device);
+}
+
+async function luksKeyFile(ctx: StageContext, o: DisksOptions, l: Luks, x: PlannedOp): Promise<string> {
+  const dir = join(o.stateDir, 'luks-keyfiles');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, l.name);
+  if (l.keyFile?.source) {
+    let key: Buffer;
+    try {
+      key = await fetchResource(l.keyFile, { httpResponseHeaders: ctx.config.ignition.timeouts?.httpResponseHeaders, httpTotal: ctx.config.ignition.timeouts?.httpTotal, proxy: ctx.config.ignition.proxy });
+    } catch (e) {
+      fail(x, `LUKS ${l.name}: the key file could not be fetched: ${(e as Error).message}`, e);
+    }
+    writeFileSync(path, key, { mode: 0o400 });
+  } else if (!existsSync(path)) {
+    // Kept across an interrupted run: a volume formatted with it must stay openable.
+    writeFileSync(path, randomBytes(2048).toString('hex'), { mode: 0o400 });
+  }
+  return path;
+}
+
+async function applyLuks(ctx: StageContext, o: DisksOptions, x: PlannedOp): Promise<void> {
+  const d = x.details;
+  const l = entryAt<Luks>(ctx, x.pointer);
+  const device = d.device as string;
+  await waitForDevice(device);
+  const key = await luksKeyFile(ctx, o, l, x);
+  const mapper = d.mapper as string;
+  if (x.kind === 'luks.format') {
+    if (existsSync(mapper)) await run('cryptsetup', ['close', l.name]);
+    journalBegin(o.stateDir, device, { op: 'luks.format', pointer: x.pointer });
+    await run('wipefs', ['-a', device]);
+    await run('cryptsetup', luksFormatArgs(l, device, key));
+    journalEnd(o.stateDir, device);
+  }
+  if (!existsSync(mapper)) await run('cryptsetup', luksOpenArgs(l, device, key));
+  const clevis = clevisConfig(l);
+  if (clevis && x.kind === 'luks.format') {
+    await run('clevis', ['luks', 'bind', '-f', '-k', key, '-d', device, clevis.pin, clevis.config]);
+  }
+  await waitForDevice(mapper);
+}
+
+async function growFilesystem(o: DisksOptions, x: PlannedOp): Promise<void> {
+  const d = x.details;
+  const device = d.device as string;
+  await waitForDevice(device);
+  const format = d.format as string;
+  // Grown while mounted: the kernel does it transactionally, so a crash cannot leave it half done
+  // (an offline resize2fs could), and xfs and btrfs only grow mounted anyway.
+  mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+  const mnt = mkdtempSync(join(o.stateDir, 'grow-'));
+  await run('mount', ['-t', format, device, mnt]);
+  try {
+    if (format.startsWith('ext')) await run('resize2fs', [device]);
+    else if (format === 'xfs') await run('xfs_growfs', [mnt]);
+    else if (format === 'btrfs') await run('btrfs', ['filesystem', 'resize', 'max', mnt]);
+  } finally {
+    await run('umount', [mnt]);
+    rmdirSync(mnt);
+  }
+}

@@ -1,0 +1,38 @@
+// The knobs a caller may pass to the disks, mount and umount stages through ctx.options.
+import { existsSync } from 'node:fs';
+import type { StageContext } from '../types.js';
+import type { DiskArg } from '../../src/engine/disk-args.js';
+
+export interface DisksOptions {
+  /** `kindling plan --disk DEVICE=IMAGE_OR_SIZE`: what stands for a device the config names. */
+  diskArgs: DiskArg[];
+  /** Config device → the block device that really is it (e.g. /dev/vda → /dev/loop3 for `apply --image`). */
+  deviceMap: Record<string, string>;
+  /** Dry-run without disks: imagine Flatcar's layout for boot disks, never open a real device. */
+  assumeFlatcarLayout: boolean;
+  dryRun: boolean;
+  /** Disks searched for by-* names when udev made no links (default: every disk the kernel lists). */
+  candidateDisks?: string[];
+  /** The disk whose Flatcar ROOT may grow (default: a config disk holding it; in the initrd, by-partlabel/ROOT). */
+  rootDisk?: string;
+  /** Grow Flatcar's ROOT into free space after it at first boot (default true). */
+  growRoot: boolean;
+  inInitrd: boolean;
+  /** Intent journal and generated LUKS key files (default /run/kindling/disks). */
+  stateDir: string;
+}
+
+export function disksOptions(ctx: StageContext): DisksOptions {
+  const o = (ctx.options ?? {}) as Record<string, unknown>;
+  return {
+    diskArgs: Array.isArray(o.disks) ? (o.disks as DiskArg[]) : [],
+    deviceMap: (o.deviceMap as Record<string, string>) ?? {},
+    assumeFlatcarLayout: o.assumeFlatcarLayout === true,
+    dryRun: o.dryRun === true,
+    candidateDisks: Array.isArray(o.candidateDisks) ? (o.candidateDisks as string[]) : undefined,
+    rootDisk: typeof o.rootDisk === 'string' ? o.rootDisk : undefined,
+    growRoot: o.growRoot !== false,
+    inInitrd: existsSync('/etc/initrd-release'),
+    stateDir: typeof o.stateDir === 'string' ? o.stateDir : '/run/kindling/disks',
+  };
+}
