@@ -1,0 +1,191 @@
+// Unit tests of the config engine: positions, versions, translation, merge, defaults, CLI output.
+import { describe, expect, it } from 'vitest';
+import { KindlingError } from '../../src/errors.js';
+import { emptyConfig, mergeConfigs, parseConfig, resolveTimeouts, validateConfig } from '../../src/config/index.js';
+import { parseJson, JsonSyntaxError } from '../../src/config/json/parse.js';
+import { parseSemver, supportedSpec } from '../../src/config/version.js';
+import { formatEntry, pointerToDollar } from '../../src/cli/validate.js';
+import type { Config } from '../../src/config/types.js';
+
+function failure(text: string): KindlingError {
+  try {
+    parseConfig(text);
+  } catch (err) {
+    if (err instanceof KindlingError) return err;
+    throw err;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('JSON positions', () => {
+  it('records where values and keys start', () => {
+    const p = parseJson('{\n  "a": [1,\n    {"b": "x"}]\n}');
+    expect(p.valueAt.get('/a')).toEqual({ line: 2, column: 8 });
+    expect(p.valueAt.get('/a/1/b')).toEqual({ line: 3, column: 11 });
+    expect(p.keyAt.get('/a/1/b')).toEqual({ line: 3, column: 6 });
+  });
+
+  it('reports syntax errors in Go words with line and column', () => {
+    expect(() => parseJson('{"a": 1,\n}')).toThrow(JsonSyntaxError);
+    try {
+      parseJson('{"a": 1,\n}');
+    } catch (err) {
+      expect((err as JsonSyntaxError).message).toBe("invalid character '}' looking for beginning of object key string");
+      expect((err as JsonSyntaxError).position).toEqual({ line: 2, column: 1 });
+    }
+    expect(() => parseJson('{"a": tru}')).toThrow("invalid character '}' in literal true (expecting 'e')");
+    expect(() => parseJson('{"a": 1} x')).toThrow("invalid character 'x' after top-level value");
+    expect(() => parseJson('{"a": ')).toThrow('unexpected end of JSON input');
+  });
+
+  it('keeps the last of duplicate keys, like Go', () => {
+    expect(parseJson('{"a": 1, "a": 2}').value).toEqual({ a: 2 });
+  });
+
+  it('gives every validation error a pointer, line and column', () => {
+    const text = '{\n  "ignition": {"version": "3.4.0"},\n  "storage": {\n    "files": [{"path": "/a", "mode": 99999}]\n  }\n}';
+    const err = failure(text);
+    expect(err.message).toBe('config is not valid');
+    expect(err.entries).toEqual([
+      { kind: 'error', message: 'illegal file mode', location: { pointer: '/storage/files/0/mode', line: 4, column: 38 } },
+    ]);
+  });
+
+  it('points a missing field at its enclosing object', () => {
+    const err = failure('{"ignition": {"version": "3.6.0"},\n"storage": {"files": [ {"mode": 420} ]}}');
+    expect(err.entries[0]).toMatchObject({ message: 'path not specified', location: { pointer: '/storage/files/0/path', line: 2, column: 24 } });
+  });
+
+  it('reports type errors in Go words', () => {
+    const err = failure('{"ignition": {"version": "3.6.0"}, "storage": {"files": [{"path": "/a", "mode": "0644"}]}}');
+    expect(err.entries[0].message).toBe('json: cannot unmarshal string into Go struct field File.storage.files.mode of type int');
+    expect(failure('{"ignition": {"version": "3.6.0"}, "passwd": {"users": [{"name": "a", "uid": 1.5}]}}').entries[0].message).toBe(
+      'json: cannot unmarshal number 1.5 into Go struct field PasswdUser.passwd.users.uid of type int',
+    );
+  });
+});
+
+describe('versions', () => {
+  it('reads versions the way go-semver does', () => {
+    expect(parseSemver('3.3.0')).toMatchObject({ major: 3, minor: 3, patch: 0 });
+    expect(parseSemver('3.3')).toBeNull();
+    expect(parseSemver('3.3.0.1')).toBeNull();
+    expect(parseSemver('v3.3.0')).toBeNull();
+    expect(supportedSpec(parseSemver('3.7.0-experimental')!)).toBe('3.7.0-experimental');
+    expect(supportedSpec(parseSemver('3.6.0-experimental')!)).toBeUndefined();
+    expect(supportedSpec(parseSemver('3.3.0+meta')!)).toBeUndefined();
+  });
+
+  it('gives Ignition top-level errors', () => {
+    expect(failure('').message).toBe('not a config (empty)');
+    expect(failure('{}').message).toBe("invalid config version (couldn't parse)");
+    expect(failure('{"ignition": {"version": "3.3"}}').message).toBe("invalid config version (couldn't parse)");
+    expect(failure('{"ignition": {"version": "3.8.0-experimental"}}').message).toBe('unsupported config version');
+    expect(failure('{"ignition": {"version": "4.0.0"}}').kind).toBe('config-version');
+  });
+
+  it('decodes keys case-insensitively but warns about them', () => {
+    const res = parseConfig('{"Ignition": {"Version": "3.2.0"}, "storage": {"files": [{"PATH": "/a"}]}}');
+    expect(res.config.storage?.files?.[0].path).toBe('/a');
+    expect(res.report.map((e) => e.message)).toEqual(['Unused key Ignition', 'Unused key Version', 'Unused key PATH']);
+  });
+});
+
+describe('translation to 3.6', () => {
+  it('drops nulls and sets the newest version', () => {
+    const res = parseConfig('{"ignition": {"version": "3.0.0", "config": null}, "storage": {"files": [{"path": "/a", "mode": null, "contents": {"source": "data:,x", "verification": {"hash": null}}}]}}');
+    expect(res.sourceVersion).toBe('3.0.0');
+    expect(res.config).toEqual({ ignition: { version: '3.6.0' }, storage: { files: [{ path: '/a', contents: { source: 'data:,x', verification: {} } }] } });
+  });
+
+  it('keeps 3.7.0-experimental as itself', () => {
+    expect(parseConfig('{"ignition": {"version": "3.7.0-experimental"}}').config.ignition.version).toBe('3.7.0-experimental');
+  });
+
+  it('ignores fields a version does not have (a warning, as Ignition)', () => {
+    const res = parseConfig('{"ignition": {"version": "3.1.0"}, "kernelArguments": {"shouldExist": ["a"]}}');
+    expect(res.config.kernelArguments).toBeUndefined();
+    expect(res.report[0]).toMatchObject({ kind: 'warning', message: 'Unused key kernelArguments', location: { pointer: '/kernelArguments' } });
+  });
+
+  it('warns about special mode bits before 3.4 only', () => {
+    const cfg = (v: string) => `{"ignition": {"version": "${v}"}, "storage": {"files": [{"path": "/a", "mode": 2541}]}}`;
+    expect(parseConfig(cfg('3.3.0')).report[0].message).toMatch(/setuid\/setgid\/sticky/);
+    expect(parseConfig(cfg('3.4.0')).report).toEqual([]);
+  });
+
+  it('checks sha256 hashes only from 3.1', () => {
+    const cfg = (v: string) => `{"ignition": {"version": "${v}"}, "storage": {"files": [{"path": "/a", "contents": {"source": "data:,x", "verification": {"hash": "sha256-${'a'.repeat(64)}"}}}]}}`;
+    expect(failure(cfg('3.0.0')).entries[0].message).toBe('unrecognized hash function');
+    expect(() => parseConfig(cfg('3.1.0'))).not.toThrow();
+  });
+});
+
+describe('merge', () => {
+  const parent: Config = {
+    ignition: { version: '3.6.0', timeouts: { httpTotal: 5 } },
+    passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['a'] }, { name: 'x', uid: 5 }] },
+    storage: {
+      files: [{ path: '/etc/a', mode: 0o600, contents: { source: 'data:,a' } }, { path: '/etc/same' }],
+      directories: [{ path: '/d' }],
+      disks: [{ device: '/dev/vda', partitions: [{ number: 9, label: 'ROOT' }, { label: 'DATA', sizeMiB: 10 }] }],
+    },
+    systemd: { units: [{ name: 'a.service', enabled: true, dropins: [{ name: '1.conf', contents: '[Unit]\nA=1' }] }] },
+    kernelArguments: { shouldExist: ['quiet'] },
+  };
+  const child: Config = {
+    ignition: { version: '3.6.0', timeouts: { httpResponseHeaders: 3 } },
+    passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['a', 'b'], shell: '/bin/zsh' }, { name: 'new' }] },
+    storage: {
+      files: [{ path: '/etc/a', contents: { source: 'data:,b' } }, { path: '/d' }],
+      links: [{ path: '/etc/same', target: '/x' }],
+      disks: [{ device: '/dev/vda', partitions: [{ number: 9, resize: true }, { label: 'DATA', sizeMiB: 20 }] }],
+    },
+    systemd: { units: [{ name: 'a.service', dropins: [{ name: '1.conf', contents: '[Unit]\nB=2' }, { name: '2.conf' }] }] },
+    kernelArguments: { shouldNotExist: ['quiet'] },
+  };
+  const merged = mergeConfigs(parent, child);
+
+  it('merges keyed entries field by field, child wins, order kept', () => {
+    expect(merged.ignition.timeouts).toEqual({ httpTotal: 5, httpResponseHeaders: 3 });
+    expect(merged.passwd?.users).toEqual([{ name: 'core', sshAuthorizedKeys: ['a', 'b'], shell: '/bin/zsh' }, { name: 'x', uid: 5 }, { name: 'new' }]);
+    expect(merged.storage?.files?.[0]).toEqual({ path: '/etc/a', mode: 0o600, contents: { source: 'data:,b' } });
+    expect(merged.storage?.disks?.[0].partitions).toEqual([{ number: 9, label: 'ROOT', resize: true }, { label: 'DATA', sizeMiB: 20 }]);
+    expect(merged.systemd?.units?.[0]).toEqual({ name: 'a.service', enabled: true, dropins: [{ name: '1.conf', contents: '[Unit]\nB=2' }, { name: '2.conf' }] });
+  });
+
+  it('moves a path between files, directories and links', () => {
+    expect(merged.storage?.files?.map((f) => f.path)).toEqual(['/etc/a', '/d']);
+    expect(merged.storage?.directories).toEqual([]);
+    expect(merged.storage?.links).toEqual([{ path: '/etc/same', target: '/x' }]);
+  });
+
+  it('moves a kernel argument between shouldExist and shouldNotExist', () => {
+    expect(merged.kernelArguments).toEqual({ shouldExist: [], shouldNotExist: ['quiet'] });
+  });
+
+  it('does not modify its inputs', () => {
+    expect(parent.storage?.files?.[0].contents?.source).toBe('data:,a');
+    expect(child.passwd?.users?.length).toBe(2);
+  });
+
+  it('produces a config that validates', () => {
+    expect(validateConfig(merged).filter((e) => e.kind === 'error')).toEqual([]);
+    expect(validateConfig(mergeConfigs(emptyConfig(), { ignition: { version: '3.6.0' }, storage: { files: [{ path: 'rel' }] } }))[0].message).toBe('path not absolute');
+  });
+});
+
+describe('defaults and CLI formatting', () => {
+  it('fills Ignition timeouts', () => {
+    expect(resolveTimeouts(undefined)).toEqual({ httpResponseHeaders: 10, httpTotal: 0 });
+    expect(resolveTimeouts({ httpTotal: 30 })).toEqual({ httpResponseHeaders: 10, httpTotal: 30 });
+  });
+
+  it('prints entries as ignition-validate does', () => {
+    expect(pointerToDollar('/storage/files/0/mode')).toBe('$.storage.files.0.mode');
+    expect(formatEntry({ kind: 'error', message: 'illegal file mode', location: { pointer: '/storage/files/0/mode', line: 5, column: 12 } })).toBe(
+      'error at $.storage.files.0.mode, line 5 col 12: illegal file mode',
+    );
+    expect(formatEntry({ kind: 'error', message: 'x', location: { pointer: '', line: 1, column: 2 } })).toBe('error at line 1 col 2: x');
+  });
+});
