@@ -75,7 +75,12 @@ async function fetchReferenced(ref: Resource, pointer: string, settings: Config,
   if (!source) throw new KindlingError('config-invalid', 'a referenced config has no source', { location: { pointer } });
   if (ctx.offline && needsNetwork(source)) throw new NeedNetError(`the referenced config at ${pointer}`);
   const opts = await fetchOptionsFor(settings, ctx);
-  const raw = await fetchResource(ref, opts);
+  let raw: Buffer;
+  try {
+    raw = await fetchResource(ref, opts);
+  } catch (err) {
+    throw new KindlingError('fetch', `the referenced config at ${pointer}: ${formatError(err)}`, { cause: err });
+  }
   let parsed;
   try {
     parsed = parseConfig(raw);

@@ -1,6 +1,6 @@
 // Test helpers: an AcquireEnv pointing every root at a scratch directory and every metadata URL at
 // a fake server, and a ProviderContext around it.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -15,6 +15,8 @@ export function scratch(prefix = 'kindling-acq-'): string {
 export const quietLog = pino({ level: 'silent' });
 
 export function testEnv(dir: string, over: Partial<AcquireEnv> = {}): AcquireEnv {
+  // An empty kernel command line unless the test wrote one (Ignition fails on an unreadable one).
+  if (!existsSync(join(dir, 'cmdline'))) writeFileSync(join(dir, 'cmdline'), '');
   return acquireEnvFrom(
     {},
     {
