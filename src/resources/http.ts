@@ -473,7 +473,8 @@ export function bindBodyToDeadline(res: IncomingMessage, deadline: Deadline, whe
 export function checkStatus(status: number, where: string): void {
   if (status === 200 || status === 204) return;
   if (status === 404) throw new FetchError(`${where}: resource not found (HTTP 404)`, { status, notFound: true });
-  throw new FetchError(`${where}: failed to fetch resource (HTTP ${status} ${http.STATUS_CODES[status] ?? ''})`.trimEnd() + '', { status });
+  const text = http.STATUS_CODES[status];
+  throw new FetchError(`${where}: failed to fetch resource (HTTP ${status}${text ? ` ${text}` : ''})`, { status });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -138,8 +138,9 @@ async function openRaw(resource: Resource, source: string, opts: FetchOptions): 
 
 function decodeData(source: string, where: string): Buffer {
   try {
-    // Go lower-cases the scheme before the data URL library sees it.
-    return decodeDataUrl('data:' + source.slice(5)).data;
+    // As written: Ignition's validation decodes the raw string, so "DATA:" fails there
+    // ("missing data prefix", measured with Ignition 2.14) even though Go's fetch would accept it.
+    return decodeDataUrl(source).data;
   } catch (err) {
     if (err instanceof DataUrlError) throw new FetchError(`${where}: invalid data URL: ${err.message}`);
     throw err;

@@ -65,8 +65,8 @@ export async function openTftp(source: string, opts: TftpOptions = {}, signal?: 
   const u = new URL(source);
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
   const port = u.port ? Number(u.port) : 69;
-  // The path exactly as written, still percent-encoded, minus nothing: Ignition sends u.Path,
-  // which Go has already percent-decoded.
+  // Ignition sends Go's u.Path: the path with its leading "/", percent-decoded (checked against
+  // Ignition 2.14: tftp://host/some/config.ign asks for "/some/config.ign", octet, no options).
   const file = decodeURIComponent(u.pathname);
   const timeoutMs = opts.timeoutMs ?? 5000;
   const retries = opts.retries ?? 5;
@@ -82,8 +82,7 @@ export async function openTftp(source: string, opts: TftpOptions = {}, signal?: 
     }
   } else family = net.isIP(host) === 6 ? 6 : 4;
 
-  const first = await startTransfer(opts.blockSize ?? 1428);
-  return first;
+  return startTransfer(opts.blockSize ?? 1428);
 
   function startTransfer(blockSize: number): Promise<Readable> {
     return new Promise((resolveOpen, rejectOpen) => {
@@ -159,7 +158,7 @@ export async function openTftp(source: string, opts: TftpOptions = {}, signal?: 
       sock.on('error', (e) => fail(new FetchError(`${where}: ${e.message}`, { cause: e })));
       sock.on('message', (msg, rinfo) => {
         if (finished || msg.length < 4) return;
-        if (rinfo.address !== address && !(family === 4 && rinfo.address === '127.0.0.1' && address === 'localhost')) return;
+        if (rinfo.address !== address) return; // not our server: ignore
         if (peerPort === undefined) peerPort = rinfo.port;
         else if (rinfo.port !== peerPort) {
           sock.send(errorPacket(5, 'unknown transfer ID'), rinfo.port, rinfo.address);

@@ -106,3 +106,37 @@ describe('fetchResource / openResource on data: URLs', () => {
     for (const u of ['http://x/', 'https://x/', 'tftp://x/a', 's3://b/k', 'arn:aws:s3:::b/k', 'gs://b/o']) expect(needsNetwork(u)).toBe(true);
   });
 });
+
+describe('verdicts of the real Ignition 2.14 (Debian binary, fetch stage merging a data: URL)', () => {
+  // Measured on this machine: each URL was a config.merge source; "ok" means Ignition fetched and
+  // merged it, otherwise the text is Ignition's error message.
+  const CFG = '{"ignition":{"version":"3.3.0"}}';
+  const B64 = Buffer.from(CFG).toString('base64');
+  const PCT = encodeURIComponent(CFG);
+  const cases: [string, string][] = [
+    [`data:,${PCT}`, 'ok'],
+    [`data:;base64,${B64}`, 'ok'],
+    [`data:;base64,${B64.replace(/=+$/, '')}`, 'illegal base64 data at input byte 40'],
+    [`data:Text/plain;base64,${B64}`, 'invalid media type'],
+    [`data:text/plain;charset=utf-8;base64,${B64}`, 'ok'],
+    [`data:application/json,${PCT}`, 'ok'],
+    ['data:,%7B%22ignition%22:%7B%22version%22:%223.3.0%22%7D%7D', 'ok'],
+    [`data:text/plain;foo=bar;base64,${B64}`, 'ok'],
+    [`data:text/plain;foo;base64,${B64}`, 'invalid character for parameter attribute'],
+    [`data:,${CFG}`, 'invalid data character'],
+    ['data:,%7B%22ignition%22:%7B%22version%22:%223.3.0%22%7D%7D%', 'rfc2396: unexpected end of unescape sequence'],
+    [`data:;base64,${B64}%0A`, 'invalid data character'],
+    ['DATA:,%7B%22ignition%22:%7B%22version%22:%223.3.0%22%7D%7D', 'missing data prefix'],
+    ['data:x-foo/bar,%7B%22ignition%22:%7B%22version%22:%223.3.0%22%7D%7D', 'ok'],
+    ['data:text/plain;a=%41,%7B%22ignition%22:%7B%22version%22:%223.3.0%22%7D%7D', 'ok'],
+  ];
+  it.each(cases)('%s → %s', async (source, verdict) => {
+    const r = await fetchResource({ source }).then(
+      (b) => (b.toString() === CFG ? 'ok' : `wrong contents ${b.toString()}`),
+      (e: Error) => e.message,
+    );
+    if (verdict === 'ok') expect(r).toBe('ok');
+    else expect(r).toMatch(new RegExp(`invalid data URL: ${verdict.replace(/[()]/g, '\\$&')}$`));
+  });
+});
+
