@@ -5,7 +5,7 @@
 // binary (`kindling validate FILE`) on a sample, whose verdicts must equal the in-process ones.
 //
 // Knobs: DIFF_SEED, DIFF_PER_VERSION (valid configs per version), DIFF_MUTANTS (mutations of each),
-// KINDLING_BIN (binary to sample; default dist/kindling, else a fresh build to a temp dir).
+// KINDLING_BIN (binary to sample; default a fresh build to a temp dir, else dist/kindling).
 // A full report (every disagreement with both tools' output) goes to .cache/differential-validate.json.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ const ROOT = join(import.meta.dirname, '../../..');
 const SEED = Number(process.env.DIFF_SEED ?? 20261129);
 const PER_VERSION = Number(process.env.DIFF_PER_VERSION ?? 100);
 const MUTANTS = Number(process.env.DIFF_MUTANTS ?? 12);
-const BINARY_SAMPLE = Number(process.env.DIFF_BINARY_SAMPLE ?? 60);
+const BINARY_SAMPLE = Number(process.env.DIFF_BINARY_SAMPLE ?? 40);
 
 
 interface Judged extends Case {
@@ -60,13 +60,18 @@ function matching(c: Judged, list: typeof EXPECTED): string | undefined {
   return undefined;
 }
 
+/** KINDLING_BIN, else a fresh build to a temp dir (dist/ may be stale), else dist/kindling. */
 function kindlingBinary(): string {
   if (process.env.KINDLING_BIN) return process.env.KINDLING_BIN;
-  const dist = join(ROOT, 'dist/kindling');
-  if (existsSync(dist)) return dist;
   const out = join(mkdtempSync(join(tmpdir(), 'kindling-bin-')), 'kindling');
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--out', out], { stdio: 'pipe' });
-  return out;
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--out', out], { stdio: 'pipe' });
+    return out;
+  } catch (e) {
+    const dist = join(ROOT, 'dist/kindling');
+    if (existsSync(dist)) return dist;
+    throw e;
+  }
 }
 
 const hasOracle = existsSync(IGNITION_VALIDATE);
