@@ -28,8 +28,9 @@ let cachedToken: { base: string; token: string; expires: number } | undefined;
 export async function gceToken(base: string, signal: AbortSignal): Promise<string> {
   if (cachedToken && cachedToken.base === base && cachedToken.expires > Date.now() + 60_000) return cachedToken.token;
   const call = { headers: { 'Metadata-Flavor': 'Google' }, maxAttempts: 2, httpResponseHeaders: 2, connectTimeoutMs: 2000, backoff: { initialMs: 100 }, signal };
-  // Ignition first checks the VM has a service account at all (its scopes).
-  await httpCall(`${base}/computeMetadata/v1/instance/service-accounts/default/scopes`, call);
+  // Ignition first checks the VM has a service account at all (its scopes). One attempt only: off
+  // GCE this is the probe that fails, and it should cost at most the 2 s connect timeout.
+  await httpCall(`${base}/computeMetadata/v1/instance/service-accounts/default/scopes`, { ...call, maxAttempts: 1 });
   const r = await httpCall(`${base}/computeMetadata/v1/instance/service-accounts/default/token?scopes=${encodeURIComponent(READ_ONLY_SCOPE)}`, call);
   let j: { access_token?: string; expires_in?: number };
   try {

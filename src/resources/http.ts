@@ -265,6 +265,12 @@ function requestOnce(a: Attempt, ctx: AttemptContext): Promise<IncomingMessage> 
     const onAbort = () => fail(ctx.signal.reason as Error);
     const headers: OutgoingHttpHeaders = { ...a.headers };
     if (a.body) headers['content-length'] = String(a.body.length);
+    // Go's client turns user:password@ in the URL into Basic authorization (unless the request
+    // already carries an Authorization header); so does Ignition, so we do too.
+    if (url.username && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
+      const cred = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      headers['authorization'] = 'Basic ' + Buffer.from(cred).toString('base64');
+    }
     let req: http.ClientRequest;
     if (proxy && !secure) {
       // Absolute-form request to the proxy, as Go's transport does for http:// URLs.
@@ -341,12 +347,12 @@ function requestOnce(a: Attempt, ctx: AttemptContext): Promise<IncomingMessage> 
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-async function followRedirects(first: Attempt, plainHeaders: OutgoingHttpHeaders, ctx: AttemptContext): Promise<{ res: IncomingMessage; url: URL }> {
+async function followRedirects(first: Attempt, plainHeaders: OutgoingHttpHeaders, ctx: AttemptContext, follow: boolean): Promise<{ res: IncomingMessage; url: URL }> {
   let a = first;
   for (let hops = 0; ; hops++) {
     const res = await requestOnce(a, ctx);
     const loc = res.headers.location;
-    if (!REDIRECTS.has(res.statusCode ?? 0) || !loc) return { res, url: a.url };
+    if (!follow || !REDIRECTS.has(res.statusCode ?? 0) || !loc) return { res, url: a.url };
     res.resume(); // drain, so the keep-alive socket can be reused
     if (hops >= MAX_REDIRECTS) throw new Error(`stopped after ${MAX_REDIRECTS} redirects`);
     let next: URL;
@@ -372,6 +378,8 @@ export interface HttpRequest {
   body?: Buffer;
   /** Statuses retried besides >= 500 (Ignition's FetchOptions.RetryCodes). */
   retryCodes?: number[];
+  /** Return 3xx responses instead of following them (S3's bucket-region probe reads their headers). */
+  noRedirects?: boolean;
 }
 
 export interface HttpOpened {
@@ -422,7 +430,7 @@ export async function httpOpen(req: HttpRequest, opts: HttpTransportOptions, dea
     if (deadline.signal.aborted) throw giveUp();
     log.info(`${method} ${where}: attempt #${attempt}`);
     try {
-      const { res, url: final } = await followRedirects({ method, url, headers: req.headers, body: req.body }, plainHeaders, ctx);
+      const { res, url: final } = await followRedirects({ method, url, headers: req.headers, body: req.body }, plainHeaders, ctx, !req.noRedirects);
       const status = res.statusCode ?? 0;
       log.info(`${method} result: ${status} ${http.STATUS_CODES[status] ?? ''}`.trimEnd());
       if (!(status >= 500 || req.retryCodes?.includes(status))) {

@@ -146,7 +146,7 @@ export async function openS3(source: string, compression: string | undefined, tr
       if (!hint && imds) hint = await imdsRegion(imds).catch(() => undefined);
       hint ??= 'us-east-1';
       const head = await httpOpen(
-        { url: bucketUrl(t.bucket, hint, s3.endpoint), method: 'HEAD', headers: buildHeaders(transport, where) },
+        { url: bucketUrl(t.bucket, hint, s3.endpoint), method: 'HEAD', headers: buildHeaders(transport, where), noRedirects: true },
         { ...transport, maxAttempts: transport.maxAttempts ?? 3 },
         deadline,
       );
@@ -166,7 +166,7 @@ export async function openS3(source: string, compression: string | undefined, tr
         : base;
       return httpOpen({ url, method: 'GET', headers }, { ...transport, maxAttempts: transport.maxAttempts ?? 3 }, deadline);
     };
-    let r = await attempt(creds);
+    const r = await attempt(creds);
     if (r.status !== 200) {
       const code = await s3ErrorCode(r.body, where);
       if (r.status === 404) throw new FetchError(`${where}: object "${t.key}" not found in bucket "${t.bucket}"${code ? ` (${code})` : ''}`, { status: 404, notFound: true });

@@ -147,6 +147,19 @@ describe('headers as Ignition sends them (the fixture server rules)', () => {
     expect(h.accept).toBe('application/vnd.coreos.ignition+json;version=3.4.0, */*;q=0.1');
   });
 
+  it('sends user:password from the URL as Basic authorization, as Go\'s client does', async () => {
+    let auth: string | undefined;
+    const s = await serve((q, r) => {
+      auth = q.headers.authorization;
+      r.end('ok');
+    });
+    const u = new URL(s.url);
+    await fetchResource({ source: `http://us%40er:p%3Ass@${u.host}/x` });
+    expect(auth).toBe('Basic ' + Buffer.from('us@er:p:ss').toString('base64'));
+    await fetchResource({ source: `http://a:b@${u.host}/x`, httpHeaders: [{ name: 'Authorization', value: 'Bearer t' }] });
+    expect(auth).toBe('Bearer t');
+  });
+
   it('refuses a header without a value, as Ignition does', async () => {
     await expect(fetchResource({ source: 'http://127.0.0.1:1/', httpHeaders: [{ name: 'X-Empty' }] })).rejects.toThrow(/"X-Empty" has no value/);
   });

@@ -136,7 +136,9 @@ async function fakeS3(objects: Record<string, string>, opts: { publicBuckets?: s
         res.writeHead(404);
         return res.end();
       }
-      res.writeHead(403, { 'x-amz-bucket-region': region });
+      // Real S3 answers a bucket in another region with a redirect; its region header must be read
+      // from that response, not from wherever the Location leads.
+      res.writeHead(301, { 'x-amz-bucket-region': region, location: '/elsewhere' });
       return res.end();
     }
     const v = req.headers.authorization ? verifySigV4(req) : undefined;
@@ -206,6 +208,7 @@ describe('s3:// and arn: fetches (fake S3 + fake IMDS)', () => {
     expect(imds.log[0]).toBe('PUT /latest/api/token token=-');
     expect(imds.log.slice(1).every((l) => l.endsWith('token=TOKEN123'))).toBe(true);
     expect(s3.log[0]).toMatchObject({ method: 'HEAD', url: '/my-bucket', signed: false });
+    expect(s3.log).toHaveLength(2); // the 301 of the region probe was not followed
     expect(s3.log[1]).toMatchObject({ method: 'GET', url: '/my-bucket/dir/my%20file.ign', signed: true, region: 'eu-west-3', token: 'SESSION-TOKEN' });
   });
 
