@@ -108,10 +108,17 @@ export function validateVerification(v: Verification | undefined, at: Path, out:
   if (v?.hash !== undefined) out.error([...at, 'hash'], validateHash(v.hash, ctx));
 }
 
+/** gs:// exists from spec 3.2 and arn: from 3.4; each frozen older spec still says "invalid url scheme". */
+function schemeNotInSpec(source: string | undefined, ctx: Ctx): string | undefined {
+  const scheme = source === undefined ? '' : (parseGoUrl(source)?.scheme ?? '');
+  if ((scheme === 'gs' && ctx.minor < 2) || (scheme === 'arn' && ctx.minor < 4)) return ERR_INVALID_SCHEME;
+  return undefined;
+}
+
 export function validateResource(r: Resource, at: Path, out: Findings, ctx: Ctx): void {
   if (r.compression !== undefined && r.compression !== '' && r.compression !== 'gzip') out.error([...at, 'compression'], MSG.compressionInvalid);
   if (r.verification?.hash !== undefined && r.source === undefined) out.error([...at, 'verification', 'hash'], MSG.verificationNilSource);
-  out.error([...at, 'source'], validateUrlNilOk(r.source));
+  out.error([...at, 'source'], validateUrlNilOk(r.source) ?? schemeNotInSpec(r.source, ctx));
   if (r.httpHeaders && r.httpHeaders.length > 0) {
     let err: string | undefined;
     if (!has(r.source)) err = 'unable to parse url';

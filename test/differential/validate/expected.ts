@@ -114,18 +114,6 @@ export const KNOWN_ENGINE_BUGS: ExpectedDisagreement[] = [
     applies: (cfg) => /^3\.[0-3]\./.test(version(cfg)) && list(obj(cfg.storage).links).some((l) => typeof l.target !== 'string' || l.target === ''),
   },
   {
-    id: 'scheme-not-in-version',
-    reason:
-      'gs:// exists from spec 3.2 and arn: from spec 3.4; Kindling accepts them in older 3.x specs, ' +
-      'Ignition says "invalid url scheme".',
-    ignition214: 'invalid',
-    kindling: 'valid',
-    applies: (cfg) => {
-      const minor = Number(version(cfg).split('.')[1]);
-      return sources(cfg).some((s) => (s.startsWith('gs:') && minor < 2) || (s.startsWith('arn:') && minor < 4));
-    },
-  },
-  {
     id: 'duplicate-json-keys-merge',
     reason:
       "Go's encoding/json decodes a repeated key into the value already decoded (objects merge, list " +
