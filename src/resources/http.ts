@@ -84,7 +84,9 @@ class HeaderSet {
       if (!name) throw new FetchError(`${where}: an HTTP header has an empty name`);
       // Ignition refuses a header without a value (ErrInvalidHTTPHeader) rather than sending "".
       if (value === undefined || value === '') throw new FetchError(`${where}: HTTP header "${name}" has no value`);
-      if (/[\r\n]/.test(value)) throw new FetchError(`${where}: HTTP header "${name}" contains a line break`);
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new FetchError(`${where}: "${name}" is not a valid HTTP header name`);
+      // Values: visible ASCII, spaces and tabs (no line breaks, no control characters).
+      if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) throw new FetchError(`${where}: HTTP header "${name}" has a character not allowed in a header value`);
       this.set(name, value);
     }
   }
@@ -272,40 +274,47 @@ function requestOnce(a: Attempt, ctx: AttemptContext): Promise<IncomingMessage> 
       headers['authorization'] = 'Basic ' + Buffer.from(cred).toString('base64');
     }
     let req: http.ClientRequest;
-    if (proxy && !secure) {
-      // Absolute-form request to the proxy, as Go's transport does for http:// URLs.
-      const mod = proxy.protocol === 'https:' ? https : http;
-      req = mod.request({
-        host: bareHost(proxy),
-        port: defaultPort(proxy),
-        method: a.method,
-        path: url.href,
-        headers: { host: url.host, ...headers, ...proxyAuthorization(proxy) },
-        agent: proxy.protocol === 'https:' ? ctx.agents.https : ctx.agents.http,
-      });
-    } else if (proxy && secure) {
-      req = https.request({
-        host: bareHost(url),
-        port: defaultPort(url),
-        method: a.method,
-        path: url.pathname + url.search,
-        headers,
-        // No agent at all: with agent:false Node makes a fresh Agent, which ignores createConnection.
-        createConnection: ((_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
-          tunnel(proxy, url, ctx, cb);
-          return undefined;
-        }) as unknown as https.RequestOptions['createConnection'],
-      });
-    } else {
-      req = (secure ? https : http).request({
-        host: bareHost(url),
-        port: defaultPort(url),
-        method: a.method,
-        path: url.pathname + url.search,
-        headers,
-        agent: secure ? ctx.agents.https : ctx.agents.http,
-        ...(secure && !net.isIP(bareHost(url)) ? { servername: bareHost(url) } : {}),
-      });
+    try {
+      if (proxy && !secure) {
+        // Absolute-form request to the proxy, as Go's transport does for http:// URLs.
+        const mod = proxy.protocol === 'https:' ? https : http;
+        req = mod.request({
+          host: bareHost(proxy),
+          port: defaultPort(proxy),
+          method: a.method,
+          path: url.href,
+          headers: { host: url.host, ...headers, ...proxyAuthorization(proxy) },
+          agent: proxy.protocol === 'https:' ? ctx.agents.https : ctx.agents.http,
+        });
+      } else if (proxy && secure) {
+        req = https.request({
+          host: bareHost(url),
+          port: defaultPort(url),
+          method: a.method,
+          path: url.pathname + url.search,
+          headers,
+          // No agent at all: with agent:false Node makes a fresh Agent, which ignores createConnection.
+          createConnection: ((_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
+            tunnel(proxy, url, ctx, cb);
+            return undefined;
+          }) as unknown as https.RequestOptions['createConnection'],
+        });
+      } else {
+        req = (secure ? https : http).request({
+          host: bareHost(url),
+          port: defaultPort(url),
+          method: a.method,
+          path: url.pathname + url.search,
+          headers,
+          agent: secure ? ctx.agents.https : ctx.agents.http,
+          ...(secure && !net.isIP(bareHost(url)) ? { servername: bareHost(url) } : {}),
+        });
+      }
+    } catch (err) {
+      // Node refuses some requests synchronously (a bad header, a bad host): not worth a retry.
+      settled = true;
+      reject(new FetchError(`${displayUrl(url.href)}: ${(err as Error).message}`, { cause: err }));
+      return;
     }
     const startHeaderTimer = () => {
       clearTimeout(connectTimer);

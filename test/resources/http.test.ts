@@ -160,8 +160,10 @@ describe('headers as Ignition sends them (the fixture server rules)', () => {
     expect(auth).toBe('Bearer t');
   });
 
-  it('refuses a header without a value, as Ignition does', async () => {
+  it('refuses a header without a value, as Ignition does, and malformed headers at once (no retry loop)', async () => {
     await expect(fetchResource({ source: 'http://127.0.0.1:1/', httpHeaders: [{ name: 'X-Empty' }] })).rejects.toThrow(/"X-Empty" has no value/);
+    await expect(fetchResource({ source: 'http://127.0.0.1:1/', httpHeaders: [{ name: 'Bad Name', value: 'x' }] })).rejects.toThrow(/"Bad Name" is not a valid HTTP header name/);
+    await expect(fetchResource({ source: 'http://127.0.0.1:1/', httpHeaders: [{ name: 'X-Inject', value: 'a\r\nHost: evil' }] })).rejects.toThrow(/not allowed in a header value/);
   });
 
   it('never puts header values or secrets of the URL in errors or logs', async () => {
@@ -419,6 +421,26 @@ describe('bodies', () => {
     const err = (await fetchResource({ source: `${s.url}/r0` }, { ...FAST, maxAttempts: 1 }).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/stopped after 10 redirects/);
     expect(hits).toBe(11);
+  });
+});
+
+describe('IPv6', () => {
+  it('fetches from an IPv6 literal URL', async () => {
+    const { createServer } = await import('node:http');
+    let host: string | undefined;
+    const srv = createServer((q, r) => {
+      host = q.headers.host;
+      r.end('v6');
+    });
+    await new Promise<void>((r) => srv.listen(0, '::1', r));
+    const port = (srv.address() as { port: number }).port;
+    try {
+      expect((await fetchResource({ source: `http://[::1]:${port}/x` })).toString()).toBe('v6');
+      expect(host).toBe(`[::1]:${port}`);
+    } finally {
+      srv.closeAllConnections();
+      srv.close();
+    }
   });
 });
 
