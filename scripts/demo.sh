@@ -13,8 +13,8 @@ node scripts/build.mjs >/dev/null
 echo "== kindling validate $config"
 dist/kindling validate "$config"
 echo
-echo "== kindling plan $config"
-dist/kindling plan "$config" || true
+echo "== kindling plan $config --disk /dev/vda=40G"
+dist/kindling plan "$config" --disk /dev/vda=40G   # a 40 GiB machine disk with Flatcar's stock layout
 echo
 echo "== kindling apply $config --root $target"
 rm -rf "$target"

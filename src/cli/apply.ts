@@ -13,7 +13,7 @@ import { parseFlags } from './flags.js';
 import { applyToImage } from '../engine/apply-image.js';
 
 export async function runApply(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { booleans: ['json', 'quiet'], strings: ['root', 'image', 'size'] });
+  const flags = parseFlags(argv, { booleans: ['json', 'quiet'], strings: ['root', 'image', 'size'], interspersed: true });
   const origin = flags.rest[0];
   const { root, image } = flags.values;
   if (!origin || flags.rest.length > 1 || (!root && !image) || (root && image)) {

@@ -24,6 +24,12 @@ describe('parseFlags (Go flag syntax, as the ignition binary takes it)', () => {
     expect(p.lists).toEqual({ disk: ['/dev/vda=a.img', '/dev/vdb=8G'] });
     expect(p.booleans.json).toBe(true);
   });
+  it('takes flags after positionals when interspersed (human subcommands)', () => {
+    const p = parseFlags(['node.ign', '--disk', '/dev/vda=40G', '-', '--json'], { booleans: ['json'], strings: [], lists: ['disk'], interspersed: true });
+    expect(p.rest).toEqual(['node.ign', '-']);
+    expect(p.lists.disk).toEqual(['/dev/vda=40G']);
+    expect(p.booleans.json).toBe(true);
+  });
   it('stops at -- and at the first non-flag', () => {
     expect(parseFlags(['-stage', 'x', '--', '-root'], spec).rest).toEqual(['-root']);
     expect(parseFlags(['file.ign', '-stage', 'x'], spec).rest).toEqual(['file.ign', '-stage', 'x']);

@@ -10,6 +10,8 @@ export interface FlagSpec {
   strings: readonly string[];
   /** Flags that take a value and may be given more than once (collected in order). */
   lists?: readonly string[];
+  /** Keep parsing after a positional argument (the human subcommands); Go's flag package stops. */
+  interspersed?: boolean;
 }
 
 export interface ParsedFlags {
@@ -31,7 +33,11 @@ export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedFlags
       i++;
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') break;
+    if (!arg.startsWith('-') || arg === '-') {
+      if (!spec.interspersed) break;
+      rest.push(arg);
+      continue;
+    }
     const body = arg.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const name = eq === -1 ? body : body.slice(0, eq);

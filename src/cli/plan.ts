@@ -13,7 +13,7 @@ import { parseFlags } from './flags.js';
 import { parseDiskArgs } from '../engine/disk-args.js';
 
 export async function runPlan(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { booleans: ['json'], strings: ['root'], lists: ['disk'] });
+  const flags = parseFlags(argv, { booleans: ['json'], strings: ['root'], lists: ['disk'], interspersed: true });
   const origin = flags.rest[0];
   if (!origin || flags.rest.length > 1) throw new KindlingError('usage', 'usage: kindling plan CONFIG [--disk DEVICE=IMAGE_OR_SIZE ...] [--root DIR] [--json]');
   const loaded = loadConfig(origin);
