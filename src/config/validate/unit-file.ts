@@ -1,13 +1,33 @@
 // The checks Ignition makes on unit and drop-in contents: they must parse as systemd unit files
 // (Ignition uses go-systemd's unit.Deserialize), and an enabled unit needs an [Install] section.
 
+/**
+ * Where go-systemd's lexer finds the first section: before it, runes are skipped one by one, a
+ * comment character ("#" or ";") skips the rest of its line, and the first "[" opens a section.
+ * Text with no such "[" has no sections at all (and is valid).
+ */
+function firstSectionStart(contents: string): number {
+  for (let i = 0; i < contents.length; i++) {
+    const c = contents[i];
+    if (c === '[') return i;
+    if (c === '#' || c === ';') {
+      const nl = contents.indexOf('\n', i);
+      if (nl < 0) return -1;
+      i = nl;
+    }
+  }
+  return -1;
+}
+
 /** The section names of a unit file, or an error message in go-systemd's words. */
 export function parseUnitSections(contents: string): { sections: string[] } | { error: string } {
   const sections: string[] = [];
-  const lines = contents.split(/\r?\n/);
+  const start = firstSectionStart(contents);
+  if (start < 0) return { sections };
+  const lines = contents.slice(start).split(/\r?\n/);
   let continuation = false;
-  for (const raw of lines) {
-    const line = raw.trim();
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n].trim();
     if (continuation) {
       continuation = line.endsWith('\\');
       continue;
@@ -19,11 +39,8 @@ export function parseUnitSections(contents: string): { sections: string[] } | { 
       sections.push(line.slice(1, end));
       continue;
     }
-    // go-systemd reads an option name up to "="; a newline first is an error, the end of text is "EOF".
-    if (!line.includes('=')) {
-      const isLast = lines.slice(lines.indexOf(raw) + 1).every((l) => l.trim() === '');
-      return { error: isLast ? 'EOF' : 'unexpected newline encountered while parsing option name' };
-    }
+    // go-systemd reads an option name up to "=": a newline first is an error, the end of text "EOF".
+    if (!line.includes('=')) return { error: n < lines.length - 1 ? 'unexpected newline encountered while parsing option name' : 'EOF' };
     continuation = line.endsWith('\\');
   }
   return { sections };

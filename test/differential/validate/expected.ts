@@ -34,25 +34,6 @@ function version(cfg: Obj): string {
   const v = obj(cfg.ignition).version;
   return typeof v === 'string' ? v : '';
 }
-function sources(v: Json | undefined, out: string[] = []): string[] {
-  if (Array.isArray(v)) v.forEach((x) => sources(x, out));
-  else if (v !== null && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v)) {
-      if (k === 'source' && typeof x === 'string') out.push(x);
-      else sources(x, out);
-    }
-  }
-  return out;
-}
-function unitTexts(cfg: Obj): string[] {
-  const out: string[] = [];
-  for (const u of list(obj(cfg.systemd).units)) {
-    if (typeof u.contents === 'string') out.push(u.contents);
-    for (const d of list(u.dropins)) if (typeof d.contents === 'string') out.push(d.contents);
-  }
-  return out;
-}
-
 export const EXPECTED: ExpectedDisagreement[] = [
   {
     id: 'experimental-3.4.0',
@@ -91,19 +72,6 @@ export const EXPECTED: ExpectedDisagreement[] = [
  * and printed separately; a case outside both lists fails the suite.
  */
 export const KNOWN_ENGINE_BUGS: ExpectedDisagreement[] = [
-  {
-    id: 'unit-text-before-first-section',
-    reason:
-      "go-systemd's unit deserializer (Ignition 2.14 and newest) skips everything before the first " +
-      '"[" of a unit or drop-in; Kindling rejects it ("found property outside of section").',
-    ignition214: 'valid',
-    kindling: 'invalid',
-    applies: (cfg) =>
-      unitTexts(cfg).some((t) => {
-        const before = t.split('[')[0];
-        return before.split(/\r?\n/).some((l) => l.trim() !== '' && !/^[#;]/.test(l.trim()));
-      }),
-  },
   {
     id: 'link-target-required-before-3.4',
     reason:
