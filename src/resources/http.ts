@@ -163,10 +163,11 @@ class Agents {
 const agentCache = new Map<string, Agents>();
 
 function agentsFor(cas: string[] | undefined): Agents {
-  const extra = (cas ?? []).flatMap((pem, i) => parseCaBundle(pem, `certificate authority #${i + 1}`));
-  const key = extra.join('\n');
+  // Keyed by the PEM text as given, so the bundles are parsed once, not on every request.
+  const key = (cas ?? []).join('\n\0\n');
   let a = agentCache.get(key);
   if (!a) {
+    const extra = (cas ?? []).flatMap((pem, i) => parseCaBundle(pem, `certificate authority #${i + 1}`));
     a = new Agents(extra);
     agentCache.set(key, a);
   }
