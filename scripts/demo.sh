@@ -18,13 +18,9 @@ dist/kindling plan "$config" --disk /dev/vda=40G   # a 40 GiB machine disk with 
 echo
 echo "== kindling apply $config --root $target"
 rm -rf "$target"
-mkdir -p "$target/etc"
-# A root to apply to needs the accounts the config's users and groups extend.
-printf 'root:x:0:0:root:/root:/bin/bash\n' >"$target/etc/passwd"
-printf 'root:x:0:\n' >"$target/etc/group"
-printf 'root:*:19000:0:99999:7:::\n' >"$target/etc/shadow"
-printf 'root:*::\n' >"$target/etc/gshadow"
+# Start from the accounts a Flatcar root has (core, docker, ...): the config extends them.
+cp -a examples/flatcar-base-root "$target"
 dist/kindling apply "$config" --root "$target" --quiet
 echo
 echo "== what $target now holds"
-(cd "$target" && find . -mindepth 1 \( -type f -o -type l \) -printf '%M %u:%g %p%l\n' | sed 's/\(^l.*\)\(\/.*\)$/\1/' | sort -k3)
+(cd "$target" && find . -mindepth 1 \( -type f -o -type l \) -printf '%M %U:%G %p\n' | sort -k3)

@@ -53,11 +53,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Fail closed: if the event loop drains while the command is still pending (a promise nobody
+// will ever settle), node would exit 0 with the work half done. Treat that as the error it is.
+let settled = false;
+process.on('exit', (code) => {
+  if (!settled && code === 0) {
+    process.stderr.write('kindling: internal error: the command stopped before finishing (an operation never completed)\n');
+    process.exitCode = 1;
+  }
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (err: unknown) => {
+    settled = true;
     process.stderr.write(`kindling: ${formatError(err)}\n`);
     if (err instanceof KindlingError) {
       for (const e of err.entries) process.stderr.write(`  ${e.kind}: ${e.message}${e.location ? ' at ' + (e.location.pointer || '/') + (e.location.line !== undefined ? ` (line ${e.location.line}, column ${e.location.column})` : '') : ''}\n`);
