@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadCorpus, REPO_ROOT } from './corpus.js';
 import { startServers, type Fixtures } from './fixtures.js';
+import { startSystemdShim, type SystemdShim } from './systemd-shim.js';
 import { makeStubDir, runCase, type CaseResult } from './runner.js';
 import { detectTarget, knownFailure, loadKnownFailures, planRuns, type KnownFailures, type PlannedRun, type Target } from './select.js';
 
@@ -28,6 +29,7 @@ describe.skipIf(!!skipAll)(`Ignition blackbox corpus replay${skipAll ? ` (skippe
   let target: Target;
   let known: KnownFailures;
   let fixtures: Fixtures | undefined;
+  let shim: SystemdShim | undefined;
   const results = new Map<string, CaseResult>();
   const pending = new Map<string, Promise<CaseResult>>();
   // Planned synchronously from the corpus so that vitest can list one test per run; the binary's
@@ -38,6 +40,8 @@ describe.skipIf(!!skipAll)(`Ignition blackbox corpus replay${skipAll ? ` (skippe
     target = await detectTarget(bin);
     known = loadKnownFailures(target.knownFailuresFile);
     fixtures = await startServers(corpus);
+    // The oracle waits for devices through systemd's D-Bus; answer it as udev+systemd would.
+    if (target.isIgnition && !process.env.BLACKBOX_NO_SYSTEMD_SHIM) shim = await startSystemdShim();
     const stubDir = makeStubDir(join(mkdtempSync('/tmp/bb-stubs-'), 'bin'));
     plan = planRuns(corpus.cases, target);
     process.stderr.write(`blackbox: ${target.versionText} (${bin}); ${plan.runs.length} runs, concurrency ${concurrency}; expected failures from ${target.knownFailuresFile}\n`);
@@ -63,6 +67,8 @@ describe.skipIf(!!skipAll)(`Ignition blackbox corpus replay${skipAll ? ` (skippe
 
   afterAll(async () => {
     await fixtures?.close();
+    await shim?.close();
+    if (shim && process.env.BLACKBOX_SHIM_LOG) writeFileSync(process.env.BLACKBOX_SHIM_LOG, shim.log.join('\n') + '\n');
     if (!target) return;
     const all = [...results.values()];
     const count = (v: string) => all.filter((r) => r.verdict === v).length;

@@ -47,13 +47,38 @@ export interface RunnerOptions {
   keepTmp?: boolean;
 }
 
-/** Why a case cannot run faithfully on this machine, or undefined. */
+let dmWorks: Promise<boolean> | undefined;
+
+/** Whether the case makes the kernel mount a vfat filesystem: a vfat filesystem with a path in
+ * its config (mount stage), or vfat partitions with nodes to create or check. */
+export function needsVfatMount(c: CaseSpec): boolean {
+  let cfg: { storage?: { filesystems?: { format?: string; path?: string }[] } } | undefined;
+  try {
+    cfg = JSON.parse(c.config.replaceAll('$version', '3.0.0')) as typeof cfg;
+  } catch {
+    cfg = undefined;
+  }
+  if ((cfg?.storage?.filesystems ?? []).some((f) => f.format === 'vfat' && f.path)) return true;
+  return [...c.in, ...c.out].some((d) =>
+    d.partitions.some((p) => p.filesystemType === 'vfat' && (p.files.length || p.directories.length || p.links.length || (p.removedNodes ?? []).length)),
+  );
+}
+
+/** Why a case cannot run faithfully on this machine, or undefined. Such cases are reported as
+ * skipped, negative ones too (their expected failure would otherwise come for free). */
 export async function unmetRequirement(c: CaseSpec): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'needs root (loop devices and mounts)';
   if (c.requires.includes('tpm2+clevis')) {
     const clevis = await run('sh', ['-c', 'command -v clevis']);
     if (clevis.code !== 0 || !existsSync('/dev/tpmrm0')) return 'needs a TPM2 device (/dev/tpmrm0) and clevis; this machine has neither';
   }
-  if (process.getuid?.() !== 0) return 'needs root (loop devices and mounts)';
+  if (c.requires.includes('cryptsetup')) {
+    dmWorks ??= run('dmsetup', ['version'], { timeoutMs: 10_000 }).then((r) => r.code === 0);
+    if (!(await dmWorks)) return "needs device-mapper for LUKS (dm-crypt); this kernel's device-mapper is unavailable (dmsetup version fails)";
+  }
+  if (needsVfatMount(c) && !/^\s*vfat$/m.test(readFileSync('/proc/filesystems', 'utf8'))) {
+    return 'needs the kernel to mount vfat; this kernel has no vfat (not in /proc/filesystems, no modules)';
+  }
   return undefined;
 }
 
