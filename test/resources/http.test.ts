@@ -335,6 +335,22 @@ describe('server availability over real time (Ignition\'s default backoff)', () 
     }
   });
 
+  it('waits 200, 400, 800, 1600 ms between failed attempts (Ignition\'s schedule)', async () => {
+    const times: number[] = [];
+    const s = await serve((_q, r) => {
+      times.push(Date.now());
+      r.writeHead(times.length < 5 ? 500 : 200);
+      r.end('done');
+    });
+    expect((await fetchResource({ source: `${s.url}/t` })).toString()).toBe('done');
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps).toHaveLength(4);
+    [200, 400, 800, 1600].forEach((want, i) => {
+      expect(gaps[i]!).toBeGreaterThanOrEqual(want - 5);
+      expect(gaps[i]!).toBeLessThan(want + 250);
+    });
+  });
+
   it('gives up on a server that never comes up within httpTotal, with a clear error', async () => {
     const port = await freePort();
     const t0 = Date.now();
@@ -409,6 +425,34 @@ describe('bodies', () => {
     });
     const err = (await fetchResource({ source: `${s.url}/trickle` }, { httpTotal: 0.4 }).catch((e: unknown) => e)) as FetchError;
     expect(err.message).toMatch(/timed out after 0.4 s \(ignition.timeouts.httpTotal\) while reading the body/);
+  });
+
+  it('closes the connection when the consumer stops reading early', async () => {
+    let closed = false;
+    const s = await serve((q, r) => {
+      q.socket.once('close', () => (closed = true));
+      r.writeHead(200, { 'content-length': String(64 * 1024 * 1024) });
+      const chunk = Buffer.alloc(64 * 1024);
+      const pump = () => {
+        while (!r.destroyed && r.write(chunk));
+      };
+      r.on('drain', pump);
+      pump();
+    });
+    const stream = await openResource({ source: `${s.url}/huge` });
+    await new Promise((resolve) => stream.once('data', resolve));
+    stream.destroy();
+    for (let i = 0; i < 50 && !closed; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(true);
+  });
+
+  it('bounds the connect + TLS handshake per attempt (a server that accepts and says nothing)', async () => {
+    const s = await startRaw(() => {
+      /* accept the TCP connection, never answer the TLS hello */
+    });
+    servers.push(s);
+    const err = (await fetchResource({ source: `https://127.0.0.1:${s.port}/x` }, { ...FAST, connectTimeoutMs: 150, maxAttempts: 2 }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/gave up after 2 attempts; last error: could not connect within 0.15 s/);
   });
 
   it('follows at most 10 redirects', async () => {
