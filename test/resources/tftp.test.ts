@@ -170,6 +170,32 @@ describe('tftp://', () => {
     expect((await collect(stream)).equals(data)).toBe(true);
   });
 
+  it('follows block numbers past 65535 (wrap to 0), with the smallest block size to keep it short', async () => {
+    // 65 540 blocks of 8 bytes: ~5 s of lock-step round trips on this machine.
+    const data = randomBytes(8 * 65540 + 3);
+    const main = udp();
+    main.on('message', (_msg, peer) => {
+      const t = udp();
+      t.bind(0, '127.0.0.1', () => {
+        let block = 0;
+        const send = (n: number) => {
+          const chunk = data.subarray((n - 1) * 8, n * 8);
+          t.send(Buffer.concat([Buffer.from([0, 3, (n >> 8) & 0xff, n & 0xff]), chunk]), peer.port, peer.address);
+        };
+        t.on('message', (m) => {
+          if (m.readUInt16BE(0) !== 4 || m.readUInt16BE(2) !== (block & 0xffff)) return;
+          if (block * 8 > data.length) return t.close();
+          send(++block);
+        });
+        t.send(Buffer.from('\0\x06blksize\x008\0', 'latin1'), peer.port, peer.address);
+      });
+    });
+    await new Promise<void>((r) => main.bind(0, '127.0.0.1', () => r()));
+    const port = (main.address() as { port: number }).port;
+    const got = await fetchResource({ source: `tftp://127.0.0.1:${port}/x`, verification: { hash: sha512(data) } }, { tftp: { blockSize: 8, timeoutMs: 2000 } });
+    expect(got.length).toBe(data.length);
+  }, 60_000);
+
   it('aborts when the caller signal fires', async () => {
     const s = await startTftp({ files: fixtureFiles, silent: true });
     const ac = new AbortController();
