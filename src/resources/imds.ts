@@ -40,7 +40,7 @@ export async function imdsCredentials(s: ImdsSession): Promise<AwsCredentials | 
   if (!role) return undefined;
   const text = await imdsGet(s, `/latest/meta-data/iam/security-credentials/${encodeURIComponent(role)}`);
   if (!text) return undefined;
-  let j: { Code?: string; AccessKeyId?: string; SecretAccessKey?: string; Token?: string };
+  let j: { Code?: string; AccessKeyId?: string; SecretAccessKey?: string; Token?: string; Expiration?: string };
   try {
     j = JSON.parse(text) as typeof j;
   } catch {
@@ -49,7 +49,8 @@ export async function imdsCredentials(s: ImdsSession): Promise<AwsCredentials | 
   if ((j.Code && j.Code !== 'Success') || !j.AccessKeyId || !j.SecretAccessKey) {
     throw new FetchError(`EC2 IMDS role ${role}: no usable credentials (${j.Code ?? 'missing keys'})`);
   }
-  return { accessKeyId: j.AccessKeyId, secretAccessKey: j.SecretAccessKey, sessionToken: j.Token };
+  const exp = j.Expiration ? new Date(j.Expiration) : undefined;
+  return { accessKeyId: j.AccessKeyId, secretAccessKey: j.SecretAccessKey, sessionToken: j.Token, expiration: exp && !isNaN(exp.getTime()) ? exp : undefined };
 }
 
 export async function imdsRegion(s: ImdsSession): Promise<string | undefined> {

@@ -118,6 +118,11 @@ async function s3ErrorCode(body: NodeJS.ReadableStream & { destroy(e?: Error): v
   }
 }
 
+// A boot fetching many objects asks IMDS and the bucket's region once: role credentials are
+// reused until five minutes before they expire, bucket regions for the life of the process.
+const credsCache = new Map<string, AwsCredentials>();
+const regionCache = new Map<string, string>();
+
 export async function openS3(source: string, compression: string | undefined, transport: HttpTransportOptions, s3: S3Options = {}): Promise<Readable> {
   const where = displayUrl(source);
   if (compression) throw new FetchError(`${where}: compression is not supported with that scheme (s3)`);
@@ -131,19 +136,28 @@ export async function openS3(source: string, compression: string | undefined, tr
     const imdsBase = s3.imdsBase ?? DEFAULT_IMDS_BASE;
     if (!creds && s3.instanceCredentials) {
       try {
-        imds = await imdsSession(imdsBase, deadline.signal);
-        creds = await imdsCredentials(imds);
-        if (!creds) log.info('S3: the instance has no IAM role; fetching anonymously');
+        const cached = credsCache.get(imdsBase);
+        if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) creds = cached;
+        else {
+          imds = await imdsSession(imdsBase, deadline.signal);
+          creds = await imdsCredentials(imds);
+          if (creds) credsCache.set(imdsBase, creds);
+          else log.info('S3: the instance has no IAM role; fetching anonymously');
+        }
       } catch (err) {
         // Ignition: "EC2 IMDS role" errors fall back to anonymous credentials.
         log.info(`S3: could not get the instance role credentials (${describeCause(err)}); fetching anonymously`);
         creds = undefined;
       }
     }
-    let region = t.region;
+    const regionKey = `${s3.endpoint ?? ''}|${t.bucket}`;
+    let region = t.region ?? regionCache.get(regionKey);
     if (!region) {
       let hint = t.regionHint ?? s3.regionHint;
-      if (!hint && imds) hint = await imdsRegion(imds).catch(() => undefined);
+      if (!hint && s3.instanceCredentials) {
+        imds ??= await imdsSession(imdsBase, deadline.signal).catch(() => undefined);
+        if (imds) hint = await imdsRegion(imds).catch(() => undefined);
+      }
       hint ??= 'us-east-1';
       const head = await httpOpen(
         { url: bucketUrl(t.bucket, hint, s3.endpoint), method: 'HEAD', headers: buildHeaders(transport, where), noRedirects: true },
@@ -157,6 +171,7 @@ export async function openS3(source: string, compression: string | undefined, tr
         if (head.status === 404) throw new FetchError(`${where}: could not find bucket "${t.bucket}"`, { status: 404, notFound: true });
         throw new FetchError(`${where}: couldn't determine the region for bucket "${t.bucket}" (HTTP ${head.status})`, { status: head.status });
       }
+      regionCache.set(regionKey, region);
     }
     const url = objectUrl(t, region, s3.endpoint);
     const attempt = async (c: AwsCredentials | undefined) => {

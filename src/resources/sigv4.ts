@@ -8,6 +8,8 @@ export interface AwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  /** When temporary credentials stop working (IMDS role credentials). */
+  expiration?: Date;
 }
 
 export interface SignInput {

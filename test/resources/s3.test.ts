@@ -212,6 +212,18 @@ describe('s3:// and arn: fetches (fake S3 + fake IMDS)', () => {
     expect(s3.log[1]).toMatchObject({ method: 'GET', url: '/my-bucket/dir/my%20file.ign', signed: true, region: 'eu-west-3', token: 'SESSION-TOKEN' });
   });
 
+  it('asks IMDS and the bucket region once for several objects', async () => {
+    const s3 = await fakeS3({ '/many-b/a': 'A', '/many-b/b': 'B' });
+    const imds = await fakeImds();
+    const o = { s3: { instanceCredentials: true, imdsBase: imds.url, endpoint: s3.url } };
+    expect((await fetchResource({ source: 's3://many-b/a' }, o)).toString()).toBe('A');
+    const asked = imds.log.length;
+    expect((await fetchResource({ source: 's3://many-b/b' }, o)).toString()).toBe('B');
+    expect(imds.log.length).toBe(asked);
+    expect(s3.log.map((l) => l.method)).toEqual(['HEAD', 'GET', 'GET']);
+    expect(s3.log[2]).toMatchObject({ signed: true, token: 'SESSION-TOKEN' });
+  });
+
   it('signs a versionId query parameter', async () => {
     const s3 = await fakeS3({ '/b-1/k?versionId=v+2/x': 'versioned' });
     const got = await fetchResource({ source: 's3://b-1/k?versionId=v%2B2%2Fx' }, { s3: { credentials: { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake/secret+key' }, endpoint: s3.url } });
