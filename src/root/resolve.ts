@@ -1,0 +1,109 @@
+// Paths of the config resolved inside a target root, the way Ignition's JoinPath does it: every
+// component but the last is looked up on disk, and a symlink found there is followed as if the
+// root were "/" (an absolute target starts again at ROOT, "../" chains stop at ROOT). The last
+// component is never followed, so a config entry replaces or inspects the node itself.
+//
+// One deliberate difference: Ignition follows a symlink found this way only one level deep, so a
+// link to a link to "/x" would be opened by the kernel on the *host*. We keep following (inside the
+// root) until no link is left, which gives the same answer whenever Ignition stays inside the
+// root, and never lets a hostile root steer a write outside it.
+import { lstat, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { KindlingError } from '../errors.js';
+
+/** Linux gives up after 40 links (ELOOP); so do we. */
+const MAX_LINKS = 40;
+
+/** Lexically cleaned absolute path ("/a/./b/../c" -> "/a/c"; ".." at "/" stays at "/"). */
+export function cleanAbs(p: string): string {
+  return path.posix.resolve('/', p);
+}
+
+/** "/a/b/c" -> ["a", "b", "c"]; "/" -> []. */
+export function splitComponents(p: string): string[] {
+  return cleanAbs(p).split('/').filter((c) => c !== '');
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+class LinkBudget {
+  constructor(public left = MAX_LINKS) {}
+  spend(where: string): void {
+    if (--this.left < 0) {
+      throw new KindlingError('files', `too many levels of symbolic links while resolving ${where} inside the target root`);
+    }
+  }
+}
+
+/**
+ * Resolve every component of an in-root path, following symlinks (inside the root) for all of
+ * them when followLast is true, for all but the last otherwise. Returns the in-root path ("/...").
+ */
+async function resolveRooted(root: string, inRoot: string, followLast: boolean, budget: LinkBudget): Promise<string> {
+  const comps = splitComponents(inRoot);
+  const last = followLast ? undefined : comps.pop();
+  let real = '/';
+  for (const comp of comps) {
+    const candidate = path.posix.join(real, comp);
+    const host = path.join(root, candidate);
+    let st;
+    try {
+      st = await lstat(host);
+    } catch (err) {
+      if (isMissing(err)) {
+        real = candidate;
+        continue;
+      }
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        throw new KindlingError('files', `cannot resolve ${inRoot} inside the target root: ${path.posix.dirname(candidate)} is not a directory`, { cause: err });
+      }
+      throw new KindlingError('files', `cannot resolve ${inRoot} inside the target root: ${(err as Error).message}`, { cause: err });
+    }
+    if (!st.isSymbolicLink()) {
+      real = candidate;
+      continue;
+    }
+    budget.spend(inRoot);
+    const target = await readlink(host);
+    // Relative targets are relative to the link's directory; absolute ones restart at the root.
+    const joined = path.posix.isAbsolute(target) ? cleanAbs(target) : cleanAbs(path.posix.join(path.posix.dirname(candidate), target));
+    real = await resolveRooted(root, joined, true, budget);
+  }
+  return last === undefined ? real : path.posix.join(real, last);
+}
+
+/**
+ * Where a config path lands on disk: an absolute host path that is always ROOT itself or below it.
+ * The last component is not followed (Ignition's JoinPath).
+ */
+export async function resolveInRoot(root: string, configPath: string): Promise<string> {
+  const inRoot = await resolveRooted(root, configPath, false, new LinkBudget());
+  return joinRoot(root, inRoot);
+}
+
+/** Like resolveInRoot, but the last component is followed too (where a link's target really is). */
+export async function resolveInRootFollow(root: string, configPath: string): Promise<string> {
+  const inRoot = await resolveRooted(root, configPath, true, new LinkBudget());
+  return joinRoot(root, inRoot);
+}
+
+/** ROOT + an in-root path, cleaned; never above ROOT. */
+export function joinRoot(root: string, inRoot: string): string {
+  return path.join(path.resolve(root), cleanAbs(inRoot));
+}
+
+/** The in-root form ("/etc/x") of a host path under root, for messages and plans. */
+export function toInRoot(root: string, hostPath: string): string {
+  const rel = path.relative(path.resolve(root), hostPath);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new KindlingError('files', `internal error: ${hostPath} is outside the target root ${root}`);
+  }
+  return '/' + rel.split(path.sep).join('/');
+}
+
+/** Ignition's depth of a path: the number of components ("/" is 0, "/a/b" is 2). */
+export function pathDepth(p: string): number {
+  return splitComponents(p).length;
+}

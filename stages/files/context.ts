@@ -1,0 +1,75 @@
+// What the files stage's parts share: the config, the absolute target root, the knobs a caller set
+// through ctx.options, and how resources are opened (openResource, or a stand-in a test injects).
+import path from 'node:path';
+import type { Config, Resource } from '../../src/config/types.js';
+import { fetchResource, openResource, type FetchOptions } from '../../src/resources/index.js';
+import type { Logger } from '../../src/log/logger.js';
+import type { StageContext } from '../types.js';
+
+export type { PasswdGroup, PasswdUser } from '../../src/config/types.js';
+
+export type OpenResource = (r: Resource, o?: FetchOptions) => ReturnType<typeof openResource>;
+
+export interface StageContextConfig {
+  config: Config;
+  /** Absolute path of the target root. */
+  root: string;
+  log: Logger;
+  /** SSH keys go to ~/.ssh/authorized_keys.d/ignition (Flatcar, upstream default) or ~/.ssh/authorized_keys. */
+  keysFragment: boolean;
+  /** Not root: ownership changes that need root are reported, not fatal. */
+  unprivileged: boolean;
+  unprivilegedReport: string[];
+  /** Remote contents fetched ahead, at most this many at once. */
+  fetchConcurrency: number;
+  /** fsync each written file before renaming it into place (default true). */
+  fsync: boolean;
+  open: OpenResource;
+  fetchOptions(): Promise<FetchOptions>;
+  /** "Was a user config provided" for the result file (Ignition: false for "no config"). */
+  userConfigProvided: boolean;
+  /** Where /proc's boot id is read for the result file (tests point it elsewhere). */
+  bootIdFile: string;
+  /** systemctl, for removing enablement symlinks of disabled units. */
+  systemctl: string;
+  now(): Date;
+}
+
+export function filesContext(ctx: StageContext): StageContextConfig {
+  const o = ctx.options ?? {};
+  const config = ctx.config;
+  let fetchOpts: Promise<FetchOptions> | undefined;
+  return {
+    config,
+    root: path.resolve(ctx.root),
+    log: ctx.log,
+    keysFragment: o.authorizedKeysFragment !== false,
+    unprivileged: o.unprivileged === true,
+    unprivilegedReport: [],
+    fetchConcurrency: typeof o.fetchConcurrency === 'number' && o.fetchConcurrency > 0 ? o.fetchConcurrency : 8,
+    fsync: o.fsync !== false,
+    open: (typeof o.openResource === 'function' ? o.openResource : openResource) as OpenResource,
+    userConfigProvided: o.userConfigProvided !== false,
+    bootIdFile: typeof o.bootIdFile === 'string' ? o.bootIdFile : '/proc/sys/kernel/random/boot_id',
+    systemctl: typeof o.systemctl === 'string' ? o.systemctl : 'systemctl',
+    now: () => new Date(),
+    fetchOptions() {
+      // Built once, on the first remote fetch: the CA bundles are resources themselves.
+      fetchOpts ??= (async () => {
+        const ig = config.ignition;
+        const cas: string[] = [];
+        for (const ca of ig.security?.tls?.certificateAuthorities ?? []) {
+          cas.push((await fetchResource(ca, { httpResponseHeaders: ig.timeouts?.httpResponseHeaders, httpTotal: ig.timeouts?.httpTotal, proxy: ig.proxy })).toString('utf8'));
+        }
+        return {
+          httpResponseHeaders: ig.timeouts?.httpResponseHeaders,
+          httpTotal: ig.timeouts?.httpTotal,
+          proxy: ig.proxy,
+          caCertificates: cas.length ? cas : undefined,
+          oemRoot: typeof o.oemRoot === 'string' ? o.oemRoot : undefined,
+        } satisfies FetchOptions;
+      })();
+      return fetchOpts;
+    },
+  };
+}

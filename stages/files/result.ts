@@ -1,0 +1,78 @@
+// /etc/.ignition-result.json, written last, as Ignition (2.12+) writes it: indented JSON with a final
+// newline, mode 0600 root:root, replacing an older one whose report is kept nested as
+// "previousReport" (measured with Ignition 2.14: a second run nests the first run's report).
+import { readFile } from 'node:fs/promises';
+import { resolveInRoot } from '../../src/root/resolve.js';
+import type { StageContextConfig } from './context.js';
+import type { FilesOp } from './types.js';
+import { KindlingError } from '../../src/errors.js';
+import { chmod, chown, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { errno } from './util.js';
+
+export const RESULT_PATH = '/etc/.ignition-result.json';
+
+export interface IgnitionReport {
+  provisioningBootID: string;
+  provisioningDate: string;
+  userConfigProvided: boolean;
+  previousReport?: IgnitionReport;
+}
+
+export function planResult(): FilesOp {
+  return { kind: 'result.write', pointer: '', summary: `write the provisioning report ${RESULT_PATH} (0600 root:root)`, details: { path: RESULT_PATH } };
+}
+
+/** Keeps the fields Go's json.Unmarshal would keep. */
+function asReport(v: unknown): IgnitionReport | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  const prev = asReport(o.previousReport);
+  return {
+    provisioningBootID: typeof o.provisioningBootID === 'string' ? o.provisioningBootID : '',
+    provisioningDate: typeof o.provisioningDate === 'string' ? o.provisioningDate : '',
+    userConfigProvided: o.userConfigProvided === true,
+    ...(prev ? { previousReport: prev } : {}),
+  };
+}
+
+/** RFC 3339 in UTC with whole seconds, as Go's time.Format(time.RFC3339) of a UTC time. */
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export async function applyResult(cfg: StageContextConfig, op: FilesOp): Promise<void> {
+  try {
+    const p = await resolveInRoot(cfg.root, RESULT_PATH);
+    const bootId = (await readFile(cfg.bootIdFile, 'utf8').catch(() => '')).trim();
+    const report: IgnitionReport = { provisioningBootID: bootId, provisioningDate: rfc3339(cfg.now()), userConfigProvided: cfg.userConfigProvided };
+    try {
+      const prev = asReport(JSON.parse(await readFile(p, 'utf8')));
+      if (prev) report.previousReport = prev;
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') cfg.log.warn(`ignoring the unreadable previous report ${RESULT_PATH}: ${(err as Error).message}`);
+    }
+    const dir = path.dirname(p);
+    await rm(p, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const tmp = path.join(dir, `.kindling-${randomBytes(6).toString('hex')}.tmp`);
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(report, null, 2) + '\n');
+      await fh.sync();
+      await fh.close();
+      await chown(tmp, 0, 0).catch((err) => {
+        if (!(cfg.unprivileged && errno(err) === 'EPERM')) throw err;
+      });
+      await chmod(tmp, 0o600);
+      await rename(tmp, p);
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+  } catch (err) {
+    throw new KindlingError('files', `failed to write the provisioning report ${RESULT_PATH}: ${(err as Error).message}`, { location: { pointer: op.pointer }, cause: err });
+  }
+}

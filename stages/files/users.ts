@@ -1,0 +1,203 @@
+// Users and groups, the first thing the files stage does (groups before users, as Ignition).
+// The tools are shadow-utils with --root TARGET, with exactly Ignition's flags and defaults
+// (internal/exec/util/passwd.go): a new user gets --create-home unless noCreateHome, and the
+// password "*" (logins by password disabled) unless a hash is given; an existing user is changed
+// with usermod, where only homeDir (--home --move-home) differs from useradd's flags.
+// One intended difference from Ignition 2.14: a group that already exists is left alone (newer
+// Ignition, and its "groups.ensure.idempotent" test), where 2.14 failed on groupadd's exit 9.
+import { chown, mkdir, open } from 'node:fs/promises';
+import path from 'node:path';
+import type { PasswdGroup, PasswdUser, StageContextConfig } from './context.js';
+import { KindlingError } from '../../src/errors.js';
+import { lookupGroup, lookupUser } from '../../src/root/passwd.js';
+import { resolveInRoot, toInRoot } from '../../src/root/resolve.js';
+import { run } from '../../src/system/exec.js';
+import { PASSWORD_PLACEHOLDER, type FilesOp } from './types.js';
+import { entryAt, errno } from './util.js';
+
+function groupArgs(root: string, g: PasswdGroup): string[] {
+  const args = ['--root', root];
+  if (g.gid !== undefined) args.push('--gid', String(g.gid));
+  args.push('--password', g.passwordHash ? PASSWORD_PLACEHOLDER : '*');
+  if (g.system) args.push('--system');
+  args.push(g.name);
+  return args;
+}
+
+function userArgs(root: string, u: PasswdUser, exists: boolean): string[] {
+  const args = ['--root', root];
+  if (exists) {
+    if (u.homeDir) args.push('--home', u.homeDir, '--move-home');
+  } else {
+    if (u.homeDir) args.push('--home-dir', u.homeDir);
+    args.push(u.noCreateHome ? '--no-create-home' : '--create-home');
+    if (u.noUserGroup) args.push('--no-user-group');
+    if (u.system) args.push('--system');
+    if (u.noLogInit) args.push('--no-log-init');
+  }
+  if (u.passwordHash !== undefined) {
+    args.push('--password', u.passwordHash !== '' ? PASSWORD_PLACEHOLDER : '*');
+  } else if (!exists) {
+    args.push('--password', '*');
+  }
+  if (u.uid !== undefined) args.push('--uid', String(u.uid));
+  if (u.gecos) args.push('--comment', u.gecos);
+  if (u.primaryGroup) args.push('--gid', u.primaryGroup);
+  if (u.groups && u.groups.length > 0) args.push('--groups', u.groups.join(','));
+  if (u.shell) args.push('--shell', u.shell);
+  args.push(u.name);
+  return args;
+}
+
+export async function planPasswd(cfg: StageContextConfig): Promise<FilesOp[]> {
+  const { config, root } = cfg;
+  const ops: FilesOp[] = [];
+  for (const [i, g] of (config.passwd?.groups ?? []).entries()) {
+    const pointer = `/passwd/groups/${i}`;
+    const exists = (await lookupGroup(root, g.name)) !== undefined;
+    if (g.shouldExist === false) {
+      if (exists) {
+        ops.push({ kind: 'group.delete', pointer, summary: `delete group ${g.name}`, details: { name: g.name, tool: 'groupdel', args: ['--root', root, g.name] } });
+      } else {
+        ops.push({ kind: 'group.keep', pointer, summary: `group ${g.name} is already absent`, details: { name: g.name, exists } });
+      }
+    } else if (exists) {
+      ops.push({ kind: 'group.keep', pointer, summary: `group ${g.name} exists: left as it is`, details: { name: g.name, exists } });
+    } else {
+      ops.push({
+        kind: 'group.add',
+        pointer,
+        summary: `add group ${g.name}${g.gid !== undefined ? ` (gid ${g.gid})` : ''}`,
+        details: { name: g.name, tool: 'groupadd', args: groupArgs(root, g) },
+      });
+    }
+  }
+  for (const [i, u] of (config.passwd?.users ?? []).entries()) {
+    const pointer = `/passwd/users/${i}`;
+    const exists = (await lookupUser(root, u.name)) !== undefined;
+    if (u.shouldExist === false) {
+      if (exists) {
+        ops.push({ kind: 'user.delete', pointer, summary: `delete user ${u.name} and its home`, details: { name: u.name, tool: 'userdel', args: ['--remove', '--root', root, u.name] } });
+      } else {
+        ops.push({ kind: 'user.absent', pointer, summary: `user ${u.name} is already absent`, details: { name: u.name } });
+      }
+      continue;
+    }
+    const tool = exists ? 'usermod' : 'useradd';
+    ops.push({
+      kind: exists ? 'user.modify' : 'user.add',
+      pointer,
+      summary: `${exists ? 'modify' : 'add'} user ${u.name}${u.uid !== undefined ? ` (uid ${u.uid})` : ''}`,
+      details: { name: u.name, tool, args: userArgs(root, u, exists) },
+    });
+    if (u.passwordHash !== undefined) {
+      // Ignition sets the hash a second time with usermod right after creating the user.
+      ops.push({
+        kind: 'user.password',
+        pointer,
+        summary: `set the password of ${u.name}${u.passwordHash === '' ? ' to "*" (locked)' : ''}`,
+        details: { name: u.name, tool: 'usermod', args: ['--root', root, '--password', u.passwordHash !== '' ? PASSWORD_PLACEHOLDER : '*', u.name] },
+      });
+    }
+    if (u.sshAuthorizedKeys && u.sshAuthorizedKeys.length > 0) {
+      ops.push({
+        kind: 'user.ssh-keys',
+        pointer,
+        summary: `write ${u.sshAuthorizedKeys.length} SSH key${u.sshAuthorizedKeys.length === 1 ? '' : 's'} for ${u.name} to ~/.ssh/${cfg.keysFragment ? 'authorized_keys.d/ignition' : 'authorized_keys'}`,
+        details: { name: u.name, keys: u.sshAuthorizedKeys.length, file: cfg.keysFragment ? '.ssh/authorized_keys.d/ignition' : '.ssh/authorized_keys' },
+      });
+    }
+  }
+  return ops;
+}
+
+/** Runs a shadow-utils op, putting the password hash (from the config, never from the plan) in place. */
+export async function applyPasswdTool(cfg: StageContextConfig, op: FilesOp): Promise<void> {
+  const d = op.details as { tool: string; args: string[]; name: string };
+  const secret: number[] = [];
+  const args = d.args.map((a, i) => {
+    if (a !== PASSWORD_PLACEHOLDER) return a;
+    secret.push(i);
+    const entry = entryAt<{ passwordHash?: string }>(cfg.config, op.pointer);
+    if (!entry.passwordHash) throw new KindlingError('files', `internal error: no password hash at ${op.pointer}`);
+    return entry.passwordHash;
+  });
+  try {
+    await run(d.tool, args, { secretArgs: secret });
+  } catch (err) {
+    const what = op.kind.startsWith('group') ? 'group' : 'user';
+    throw new KindlingError('files', `failed to ${op.kind.split('.')[1]} ${what} "${d.name}": ${(err as Error).message}`, {
+      location: { pointer: op.pointer },
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Writes the user's keys as Ignition does: the directories it has to create get mode 0700 and the
+ * user as owner, the file 0600 owned by the user (when it creates it), the keys joined by newlines
+ * with a final newline. Ignition does this under the user's fsuid; Node cannot switch fsuid, so we
+ * write as root and hand over what we created (a root-owned directory in the way is not refused).
+ */
+export async function applySshKeys(cfg: StageContextConfig, op: FilesOp): Promise<void> {
+  const d = op.details as { name: string; file: string };
+  const where = { pointer: op.pointer };
+  const user = await lookupUser(cfg.root, d.name);
+  if (!user) throw new KindlingError('files', `failed to add SSH keys: no user "${d.name}" in the target root`, { location: where });
+  const entry = entryAt<PasswdUser>(cfg.config, op.pointer);
+  let text = (entry.sshAuthorizedKeys ?? []).join('\n');
+  if (!text.endsWith('\n')) text += '\n';
+  const file = await resolveInRoot(cfg.root, path.posix.join(user.home, d.file));
+  const created: string[] = [];
+  // Create missing directories top-down so that each one is handed to the user.
+  const missing: string[] = [];
+  for (let dir = path.dirname(file); dir !== path.resolve(cfg.root) && dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      await (await open(dir, 'r')).close();
+      break;
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw new KindlingError('files', `failed to add SSH keys for ${d.name}: ${(err as Error).message}`, { location: where, cause: err });
+      missing.unshift(dir);
+    }
+  }
+  try {
+    for (const dir of missing) {
+      await mkdir(dir, { mode: 0o700 });
+      created.push(dir);
+    }
+    const fh = await open(file, 'wx', 0o600).catch(async (err) => {
+      if (errno(err) !== 'EEXIST') throw err;
+      return undefined;
+    });
+    if (fh) {
+      created.push(file);
+      await fh.writeFile(text);
+      await fh.sync();
+      await fh.close();
+    } else {
+      // Existing file: truncated and rewritten in place, keeping its owner and mode (O_TRUNC).
+      const h = await open(file, 'r+');
+      await h.truncate(0);
+      await h.write(text, 0);
+      await h.sync();
+      await h.close();
+    }
+    for (const p of created) await chownOrReport(cfg, p, user.uid, user.gid);
+  } catch (err) {
+    if (err instanceof KindlingError) throw err;
+    throw new KindlingError('files', `failed to add SSH keys for ${d.name} at ${toInRoot(cfg.root, file)}: ${(err as Error).message}`, { location: where, cause: err });
+  }
+}
+
+/** chown that, in unprivileged mode, reports instead of failing when only root could do it. */
+export async function chownOrReport(cfg: StageContextConfig, p: string, uid: number, gid: number, lchownFn?: (p: string, u: number, g: number) => Promise<void>): Promise<void> {
+  try {
+    await (lchownFn ?? chown)(p, uid, gid);
+  } catch (err) {
+    if (cfg.unprivileged && (errno(err) === 'EPERM' || errno(err) === 'EINVAL')) {
+      cfg.unprivilegedReport.push(`${toInRoot(cfg.root, p)}: would be owned by ${uid}:${gid} (needs root)`);
+      return;
+    }
+    throw err;
+  }
+}
