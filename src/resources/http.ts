@@ -229,7 +229,7 @@ function tunnel(proxy: URL, target: URL, ctx: AttemptContext, cb: (err: Error | 
     t.once('secureConnect', () => finish(null, t));
     t.once('error', (e) => finish(e));
   });
-  req.once('error', (e) => finish(e));
+  req.on('error', (e) => finish(e)); // "on": a late second error must not go unhandled
   req.end();
 }
 
@@ -342,7 +342,7 @@ function requestOnce(a: Attempt, ctx: AttemptContext): Promise<IncomingMessage> 
       cleanup();
       resolve(res);
     });
-    req.once('error', (e) => fail(e));
+    req.on('error', (e) => fail(e)); // "on": errors after the response must not go unhandled
     if (ctx.signal.aborted) {
       onAbort();
       return;
