@@ -198,7 +198,7 @@ function encodeHeader(h: { current: number; backup: number; firstUsable: number;
  * and the primary header last, so an interrupted write leaves the old primary (or a complete new
  * backup) for the next reader.
  */
-export function writeGptFd(fd: number, sectorSize: number, totalSectors: number, spec: GptWriteSpec): void {
+export function writeGptFd(fd: number, sectorSize: number, totalSectors: number, spec: GptWriteSpec, opts: { keepMbr?: boolean } = {}): void {
   const { entrySectors, firstUsable, lastUsable } = gptGeometry(sectorSize, totalSectors);
   const entries = Buffer.alloc(entrySectors * sectorSize);
   for (const p of spec.partitions) {
@@ -236,8 +236,32 @@ export function writeGptFd(fd: number, sectorSize: number, totalSectors: number,
   pe.writeUInt32LE(Math.min(totalSectors - 1, 0xffffffff), 12);
   mbr[510] = 0x55;
   mbr[511] = 0xaa;
-  put(mbr, 0);
+  // A hybrid MBR (BIOS boot on Flatcar) is kept as it is, as sgdisk keeps it.
+  if (!opts.keepMbr) put(mbr, 0);
   put(encodeHeader({ ...common, current: 1, backup: totalSectors - 1, entriesLba: 2 }, sectorSize), 1);
+}
+
+/** Zero what sgdisk --zap-all zaps: the MBR, the primary and the backup GPT. */
+export function zapGptFd(fd: number, sectorSize: number, totalSectors: number): void {
+  const { entrySectors } = gptGeometry(sectorSize, totalSectors);
+  const zeros = Buffer.alloc((entrySectors + 2) * sectorSize);
+  writeSync(fd, zeros, 0, zeros.length, 0);
+  writeSync(fd, zeros, 0, (entrySectors + 1) * sectorSize, (totalSectors - 1 - entrySectors) * sectorSize);
+}
+
+/** The non-protective entries of a hybrid MBR in sector 0 (empty for a protective or no MBR). */
+export function hybridMbrEntries(fd: number, sectorSize: number): Array<{ start: number; size: number }> {
+  const b = Buffer.alloc(sectorSize);
+  readSync(fd, b, 0, sectorSize, 0);
+  if (b[510] !== 0x55 || b[511] !== 0xaa) return [];
+  let ee = false;
+  const other: Array<{ start: number; size: number }> = [];
+  for (let i = 0; i < 4; i++) {
+    const e = b.subarray(446 + i * 16, 462 + i * 16);
+    if (e[4] === 0xee) ee = true;
+    else if (e[4] !== 0) other.push({ start: e.readUInt32LE(8), size: e.readUInt32LE(12) });
+  }
+  return ee ? other : [];
 }
 
 export function fdSize(fd: number): number {

@@ -20,6 +20,7 @@ import { luksFormatArgs, luksOpenArgs, clevisConfig } from './luks.js';
 import { mdadmCreateArgs } from './raid.js';
 import { disksOptions, type DisksOptions } from './options.js';
 import { sameGuid } from '../../src/disk/guid.js';
+import { writePlannedTable } from './write-table.js';
 import { fetchResource } from '../../src/resources/index.js';
 
 function fail(o: PlannedOp, message: string, cause?: unknown): never {
@@ -72,25 +73,16 @@ async function applyOp(ctx: StageContext, o: DisksOptions, x: PlannedOp): Promis
   log.info({ op: x.kind, pointer: x.pointer }, `disks: [started] ${x.summary}`);
   switch (x.kind) {
     case 'disk.relocate-backup-gpt':
-      await run('sgdisk', ['--move-second-header', d.device as string]);
-      break;
     case 'disk.wipe-table':
-      try {
-        await run('sgdisk', ['--zap-all', d.device as string]);
-      } catch {
-        // sgdisk exits 2 after zapping a corrupted table; the second run finds it clean (as Ignition).
-        await run('sgdisk', ['--zap-all', d.device as string]);
-      }
-      break;
     case 'partition.keep':
     case 'partition.create':
     case 'partition.delete':
     case 'partition.resize':
     case 'partition.recreate':
     case 'partition.absent':
-      break; // carried out together by the partition.commit op that follows them
+      break; // carried out together by the disk's partition.commit op that follows them
     case 'partition.commit':
-      await commitTable(x, d.device as string, d.write as boolean, d.sgdiskArgs as string[], d.expect as TablePartition[]);
+      await commitTable(x, o, d.device as string, d.write as boolean, d.wipe === true, d.sgdiskArgs as string[], d.expect as TablePartition[]);
       break;
     case 'raid.create': {
       const md = entryAt<{ name: string; level?: string; spares?: number; options?: string[] }>(ctx, x.pointer);
@@ -124,8 +116,8 @@ async function applyOp(ctx: StageContext, o: DisksOptions, x: PlannedOp): Promis
   log.info({ op: x.kind, pointer: x.pointer }, `disks: [finished] ${x.summary}`);
 }
 
-async function commitTable(x: PlannedOp, device: string, write: boolean, args: string[], expect: TablePartition[]): Promise<void> {
-  if (write) await run('sgdisk', [...args, device]);
+async function commitTable(x: PlannedOp, o: DisksOptions, device: string, write: boolean, wipe: boolean, args: string[], expect: TablePartition[]): Promise<void> {
+  if (write) await writePlannedTable(device, expect, { wipe, writer: o.gptWriter, sgdiskArgs: args });
   const got = probeDisk(device);
   const table = got.gpt?.partitions ?? [];
   const problems: string[] = [];
@@ -222,13 +214,26 @@ async function growFilesystem(o: DisksOptions, x: PlannedOp): Promise<void> {
   // (an offline resize2fs could), and xfs and btrfs only grow mounted anyway.
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   const mnt = mkdtempSync(join(o.stateDir, 'grow-'));
+  let offline = false;
   await run('mount', ['-t', format, device, mnt]);
   try {
-    if (format.startsWith('ext')) await run('resize2fs', [device]);
-    else if (format === 'xfs') await run('xfs_growfs', [mnt]);
+    if (format.startsWith('ext')) {
+      const r = await run('resize2fs', [device], { allowFailure: true });
+      // Online growth needs CAP_SYS_RESOURCE; without it (containers) grow it unmounted instead.
+      if (r.exitCode !== 0) {
+        if (!/Permission denied|Operation not permitted/.test(r.stderr)) fail(x, `resize2fs ${device} failed: ${r.stderr.trim()}`);
+        offline = true;
+      }
+    } else if (format === 'xfs') await run('xfs_growfs', [mnt]);
     else if (format === 'btrfs') await run('btrfs', ['filesystem', 'resize', 'max', mnt]);
   } finally {
     await run('umount', [mnt]);
     rmdirSync(mnt);
+  }
+  if (offline) {
+    // e2fsck exits 1 when it fixed something; resize2fs insists on a fresh check first.
+    const f = await run('e2fsck', ['-f', '-p', device], { allowFailure: true });
+    if (f.exitCode > 1) fail(x, `e2fsck ${device} found problems it could not fix: ${f.stdout.trim()} ${f.stderr.trim()}`);
+    await run('resize2fs', [device]);
   }
 }

@@ -20,6 +20,8 @@ export interface DisksOptions {
   inInitrd: boolean;
   /** Intent journal and generated LUKS key files (default /run/kindling/disks). */
   stateDir: string;
+  /** Who writes partition tables: Kindling's own GPT writer (default) or sgdisk. */
+  gptWriter: 'kindling' | 'sgdisk';
 }
 
 export function disksOptions(ctx: StageContext): DisksOptions {
@@ -34,5 +36,6 @@ export function disksOptions(ctx: StageContext): DisksOptions {
     growRoot: o.growRoot !== false,
     inInitrd: existsSync('/etc/initrd-release'),
     stateDir: typeof o.stateDir === 'string' ? o.stateDir : '/run/kindling/disks',
+    gptWriter: o.gptWriter === 'sgdisk' ? 'sgdisk' : 'kindling',
   };
 }

@@ -109,7 +109,8 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
       if (fs.type) refuse(s.pointer, `partition ${s.number} on ${k.name} holds a ${fs.type} filesystem and would shrink from ${s.before.size} to ${s.partition.size} sectors; Kindling refuses to cut a filesystem short: set wipePartitionEntry to give its data up`);
     }
     for (const s of steps) ops.push(partitionOp(k, s));
-    const write = (k.table?.changes ?? false) || !!(k === rootDisk && growRootStep);
+    const relocate = !!k.info.gpt?.backupMisplaced && !k.table?.wipeTable && (!!k.table || !!growRootStep);
+    const write = (k.table?.changes ?? false) || !!(k === rootDisk && growRootStep) || relocate;
     const final = k === rootDisk && growRootStep ? applyStep(k.final, growRootStep) : k.final;
     k.final = final;
     const deletes = steps.filter((s) => ['delete', 'resize', 'recreate'].includes(s.action)).map((s) => s.number);
@@ -118,6 +119,8 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
       op('partition.commit', k.pointer, write ? `write the new partition table of ${k.name} (${deletes.length} removed, ${creates.length} created) and tell the kernel` : `partition table of ${k.name} unchanged; make sure the kernel knows it`, {
         device: k.actual,
         write,
+        wipe: k.table?.wipeTable ?? false,
+        relocate,
         sgdiskArgs: write ? sgdiskArgs(deletes, creates) : [],
         expect: final.map((p) => ({ ...p })),
       }),
