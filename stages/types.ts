@@ -34,6 +34,8 @@ export interface PlannedOp {
   summary: string;
   /** Every fact the executor needs and a script may want; no secrets (no contents, no hashes of passwords). */
   details: Record<string, unknown>;
+  /** True for an operation that only confirms the state is already as asked (keep, reuse): it changes nothing. */
+  noop?: boolean;
 }
 
 export interface Plan {

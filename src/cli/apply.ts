@@ -11,6 +11,7 @@ import { KindlingError } from '../errors.js';
 import { createLogger, setLogger } from '../log/logger.js';
 import { parseFlags } from './flags.js';
 import { applyToImage } from '../engine/apply-image.js';
+import { seedBaseAccounts } from '../engine/base-root.js';
 
 export async function runApply(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { booleans: ['json', 'quiet'], strings: ['root', 'image', 'size'], interspersed: true });
@@ -26,6 +27,7 @@ export async function runApply(argv: string[]): Promise<number> {
   if (image) return applyToImage(loaded, image, flags.values.size, flags.booleans.json ?? false);
 
   mkdirSync(root!, { recursive: true });
+  for (const f of seedBaseAccounts(root!)) process.stderr.write(`note: ${root} had no accounts; seeded ${f} with Flatcar's base\n`);
   const unprivileged = typeof process.getuid === 'function' && process.getuid() !== 0;
   const ctx = localContext({ config: loaded.config, root: root!, options: { unprivileged } });
   const files = getStage('files');

@@ -11,6 +11,7 @@ import { localContext } from '../engine/context.js';
 import { KindlingError, type ReportEntry } from '../errors.js';
 import { parseFlags } from './flags.js';
 import { parseDiskArgs } from '../engine/disk-args.js';
+import { seedBaseAccounts } from '../engine/base-root.js';
 
 export async function runPlan(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { booleans: ['json'], strings: ['root'], lists: ['disk'], interspersed: true });
@@ -25,6 +26,8 @@ export async function runPlan(argv: string[]): Promise<number> {
   // Without --root the files stage plans against an empty root: every entry is created.
   const scratch = flags.values.root ? undefined : mkdtempSync(join(tmpdir(), 'kindling-plan-root-'));
   const root = flags.values.root ?? scratch!;
+  // The scratch root holds what a blank Flatcar ROOT holds when the files stage runs.
+  if (scratch) seedBaseAccounts(scratch);
   const ctx = localContext({
     config: loaded.config,
     root,
@@ -46,6 +49,9 @@ export async function runPlan(argv: string[]): Promise<number> {
   }
 
   const doc = planDocument(origin, loaded.sourceVersion, warnings, results);
-  process.stdout.write(flags.booleans.json ? JSON.stringify(doc, null, 2) + '\n' : formatPlanText(doc));
+  // The scratch root is a random temporary directory: show it as $ROOT so that the same config
+  // always prints the same plan.
+  const text = flags.booleans.json ? JSON.stringify(doc, null, 2) + '\n' : formatPlanText(doc);
+  process.stdout.write(scratch ? text.split(scratch).join('$ROOT') : text);
   return results.some((r) => r.error) ? 1 : 0;
 }

@@ -48,12 +48,12 @@ export function formatPlanText(doc: PlanDocument): string {
     lines.push(`  warning: ${w.message}${w.location ? ` at ${w.location.pointer || '/'}` : ''}`);
   }
   for (const s of doc.stages) {
-    const count = s.ops.length;
+    const count = s.ops.filter((op) => !op.noop).length;
     lines.push('');
     lines.push(`${s.stage}: ${s.error ? 'REFUSED' : count === 0 ? 'nothing to do' : `${count} operation${count === 1 ? '' : 's'}`}`);
     s.ops.forEach((op, i) => {
       const where = op.pointer ? `  [${op.pointer}]` : '';
-      lines.push(`  ${String(i + 1).padStart(3)}. ${op.summary}${where}`);
+      lines.push(`  ${String(i + 1).padStart(3)}. ${op.noop ? '(unchanged) ' : ''}${op.summary}${where}`);
     });
     for (const w of s.warnings) lines.push(`       warning: ${w}`);
     if (s.error) lines.push(`       error: ${s.error.message}${s.error.pointer ? ` at ${s.error.pointer}` : ''}`);
