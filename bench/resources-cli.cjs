@@ -1,8 +1,12 @@
-// Cold-start probe for bench/resources.mjs: fetch one URL with the bundled resources layer and
-// print its length. Usage: node resources-cli.cjs BUNDLE URL
+// Cold-start probe for bench/resources.mjs: load the bundled resources layer, fetch one URL, print
+// {"bytes", "loadMs", "fetchMs"} (loadMs: requiring the bundle; fetchMs: the first fetchResource,
+// which includes loading the scheme's modules: node:http etc. for http URLs).
+// Usage: node resources-cli.cjs BUNDLE URL
+const t0 = performance.now();
 const { fetchResource } = require(process.argv[2]);
+const t1 = performance.now();
 fetchResource({ source: process.argv[3] }, { maxAttempts: 1 }).then(
-  (b) => process.stdout.write(`${b.length}\n`),
+  (b) => process.stdout.write(JSON.stringify({ bytes: b.length, loadMs: t1 - t0, fetchMs: performance.now() - t1 }) + '\n'),
   (e) => {
     process.stderr.write(`${e.message}\n`);
     process.exitCode = 1;

@@ -74,14 +74,21 @@ function timed(cmd, args) {
     const start = performance.now();
     const p = useTime ? spawn('/usr/bin/time', ['-f', '%M', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
+    let outText = '';
     p.stderr.on('data', (d) => (err += d));
-    p.stdout.resume();
+    p.stdout.on('data', (d) => (outText += d));
     p.on('error', reject);
     p.on('close', (code) => {
       const ms = performance.now() - start;
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`));
       const kb = useTime ? Number(err.trim().split('\n').pop()) : NaN;
-      resolve({ ms, rssMiB: kb / 1024 });
+      let inner;
+      try {
+        inner = JSON.parse(outText);
+      } catch {
+        inner = undefined;
+      }
+      resolve({ ms, rssMiB: kb / 1024, inner });
     });
   });
 }
@@ -113,6 +120,10 @@ for (const [k, [label]] of variants.entries()) {
   console.log(`  ${label.padEnd(40)} ${median(ms).toFixed(0).padStart(5)} / ${Math.min(...ms).toFixed(0).padStart(4)} ms  ${Number.isNaN(rss) ? '' : rss.toFixed(0).padStart(4) + ' MiB RSS'}`);
 }
 console.log(`  => median cost over data: of the http path ${(med[2] - med[1]).toFixed(0)} ms; undici's over bare node ${(med[3] - med[0]).toFixed(0)} ms`);
+// Inside the probe process, less exposed to scheduling noise than whole-process times:
+const inner = (k) => results[k].map((r) => r.inner).filter(Boolean);
+const f = (xs, key) => median(xs.map((x) => x[key])).toFixed(1);
+console.log(`  in-process (median): require bundle ${f(inner(1), 'loadMs')} ms; first fetch of data: ${f(inner(1), 'fetchMs')} ms, of http (loads node:http and connects) ${f(inner(2), 'fetchMs')} ms`);
 
 // Throughput in a fresh process (this one ran ncc, whose memory would swamp the figures).
 const probe = spawn(process.execPath, [join(root, 'bench/resources-throughput.cjs'), bundle, base, hex, String(N), String(CONC), String(SIZE)], {

@@ -88,7 +88,7 @@ export function describeCause(err: unknown): string {
     default:
       break;
   }
-  if (typeof e?.code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO|TLS|SSL|DEPTH_ZERO/.test(e.code)) {
+  if (typeof e?.code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO|TLS|SSL|DEPTH_ZERO|EPROTO/.test(e.code)) {
     return `TLS error: ${e.message} (${e.code})`;
   }
   if (e instanceof Error) return e.message;

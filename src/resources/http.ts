@@ -21,8 +21,8 @@
 //    the proxy, https URLs through a CONNECT tunnel;
 //  - TLS trust: the system roots plus security.tls.certificateAuthorities.
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
-import tls from 'node:tls';
+import type * as HttpsModule from 'node:https';
+import type * as TlsModule from 'node:tls';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
@@ -34,6 +34,18 @@ import { getLogger } from '../log/logger.js';
 import { Deadline, sleep } from './deadline.js';
 import { describeCause, displayUrl, FetchError } from './errors.js';
 import { compileProxy, proxyFor, type ProxyRules } from './proxy.js';
+
+// node:https and node:tls are loaded on the first https request (or https proxy): measured here
+// they cost 2-12 ms to load, and a boot that only talks plain http to a metadata service never
+// needs them. ensureTls() runs before any request that needs them; the code that uses `https` and
+// `tls` below only runs after it.
+let https: typeof HttpsModule;
+let tls: typeof TlsModule;
+async function ensureTls(): Promise<void> {
+  if (https) return;
+  tls = await import('node:tls');
+  https = await import('node:https');
+}
 
 /** The Ignition release whose behaviour Kindling follows (the conformance corpus' version). */
 export const IGNITION_COMPAT_VERSION = '2.26.0';
@@ -147,14 +159,14 @@ export function parseCaBundle(pem: string, where = 'CA bundle'): string[] {
  *  plain-http boot never reads the system bundle or builds a secure context. */
 class Agents {
   readonly http = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  private httpsAgent?: https.Agent;
-  private ctx?: tls.SecureContext;
+  private httpsAgent?: HttpsModule.Agent;
+  private ctx?: TlsModule.SecureContext;
   constructor(private readonly extra: string[]) {}
-  get secureContext(): tls.SecureContext {
+  get secureContext(): TlsModule.SecureContext {
     this.ctx ??= tls.createSecureContext({ ca: [...systemRoots(), ...this.extra] });
     return this.ctx;
   }
-  get https(): https.Agent {
+  get https(): HttpsModule.Agent {
     // Keep-alive as Go's transport does; Node unrefs idle sockets, so they never hold the process.
     this.httpsAgent ??= new https.Agent({ keepAlive: true, maxSockets: 16, secureContext: this.secureContext });
     return this.httpsAgent;
@@ -298,7 +310,7 @@ function requestOnce(a: Attempt, ctx: AttemptContext): Promise<IncomingMessage> 
           createConnection: ((_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
             tunnel(proxy, url, ctx, cb);
             return undefined;
-          }) as unknown as https.RequestOptions['createConnection'],
+          }) as unknown as HttpsModule.RequestOptions['createConnection'],
         });
       } else {
         req = (secure ? https : http).request({
@@ -328,7 +340,7 @@ function requestOnce(a: Attempt, ctx: AttemptContext): Promise<IncomingMessage> 
     };
     connectTimer = setTimeout(() => fail(new Error(`could not connect within ${ctx.connectTimeoutMs / 1000} s`)), ctx.connectTimeoutMs);
     req.once('socket', (s) => {
-      const isTls = s instanceof tls.TLSSocket;
+      const isTls = (s as { encrypted?: boolean }).encrypted === true; // a TLSSocket, without touching node:tls
       const established = isTls ? Boolean((s as unknown as { _secureEstablished?: boolean })._secureEstablished) : !s.connecting;
       if (established) startHeaderTimer();
       else s.once(isTls ? 'secureConnect' : 'connect', startHeaderTimer);
@@ -360,6 +372,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 async function followRedirects(first: Attempt, plainHeaders: OutgoingHttpHeaders, ctx: AttemptContext, follow: boolean): Promise<{ res: IncomingMessage; url: URL }> {
   let a = first;
   for (let hops = 0; ; hops++) {
+    if (a.url.protocol === 'https:' || proxyFor(a.url, ctx.rules)?.protocol === 'https:') await ensureTls();
     const res = await requestOnce(a, ctx);
     const loc = res.headers.location;
     if (!follow || !REDIRECTS.has(res.statusCode ?? 0) || !loc) return { res, url: a.url };
