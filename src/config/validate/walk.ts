@@ -5,6 +5,7 @@ import type { Config, Resource } from '../types.js';
 import type { Minor } from '../schema/spec.js';
 import { Findings, type Path } from './report.js';
 import * as R from './rules.js';
+import { ERR_INVALID_SCHEME } from './url.js';
 
 /** Reports list entries whose key repeats an earlier one; `lists` share one key space (files/dirs/links). */
 function checkDuplicates<T>(lists: { name: Path; items: T[] | undefined }[], key: (item: T) => string | undefined, out: Findings): void {
@@ -34,14 +35,17 @@ export function validateTree(cfg: Config, minor: Minor): Findings {
 
   const ign = cfg.ignition;
   (ign.config?.merge ?? []).forEach((m, i) => {
-    R.validateRequiredSource(m, ['ignition', 'config', 'merge', i], out);
+    // Spec 3.0's config references have an optional source (required from 3.1 on).
+    if (minor > 0) R.validateRequiredSource(m, ['ignition', 'config', 'merge', i], out);
     resource(m, ['ignition', 'config', 'merge', i]);
   });
   resource(ign.config?.replace, ['ignition', 'config', 'replace']);
   if (ign.proxy) R.validateProxy(ign.proxy, ['ignition', 'proxy'], out);
   const cas = ign.security?.tls?.certificateAuthorities ?? [];
   cas.forEach((ca, i) => {
-    R.validateRequiredSource(ca, ['ignition', 'security', 'tls', 'certificateAuthorities', i], out);
+    // Spec 3.0's CA source is a plain string: a missing one is the URL "", an invalid scheme.
+    if (minor > 0) R.validateRequiredSource(ca, ['ignition', 'security', 'tls', 'certificateAuthorities', i], out);
+    else if (!ca.source) out.error(['ignition', 'security', 'tls', 'certificateAuthorities', i, 'source'], ERR_INVALID_SCHEME);
     resource(ca, ['ignition', 'security', 'tls', 'certificateAuthorities', i]);
   });
   checkDuplicates([{ name: ['ignition', 'security', 'tls', 'certificateAuthorities'], items: cas }], (c) => c.source, out);

@@ -92,14 +92,4 @@ export const KNOWN_ENGINE_BUGS: ExpectedDisagreement[] = [
     kindling: 'valid',
     applies: (_cfg, text) => text.startsWith('{"storage":{"files":[{"path":"rel"}]},"ignition":'),
   },
-  {
-    id: 'config-source-required',
-    reason: 'Kindling requires ignition.config.merge[]/replace source; Ignition 2.14 accepts a missing one (not verified against newest Ignition).',
-    ignition214: 'valid',
-    kindling: 'invalid',
-    applies: (cfg) => {
-      const c = obj(obj(cfg.ignition).config);
-      return [...list(c.merge), ...(c.replace !== undefined ? [obj(c.replace)] : [])].some((r) => typeof r.source !== 'string');
-    },
-  },
 ];

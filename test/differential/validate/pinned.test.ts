@@ -1,0 +1,56 @@
+// Cases the generated suite found and the config engine fixed, pinned against ignition-validate:
+// same verdict, and every error line Kindling prints is one Ignition prints (path and message;
+// line/column left out). Ignition 2.14 repeats a config reference's bad-scheme error at the entry
+// itself for specs 3.1+ ("...merge.0: invalid url scheme"); Kindling reports it once, at .source.
+import { existsSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { parseConfig } from '../../../src/config/index.js';
+import { KindlingError } from '../../../src/errors.js';
+import { IGNITION_VALIDATE, judgeFiles } from './oracle.js';
+
+const cfg = (version: string, rest: object): string => JSON.stringify({ ignition: { version, ...rest } });
+const CASES = [
+  // gs:// exists from spec 3.2, arn: from 3.4
+  ...['3.0.0', '3.1.0', '3.2.0', '3.3.0'].flatMap((v) => [cfg(v, { config: { merge: [{ source: 'gs://bucket/obj' }] } }), cfg(v, { config: { merge: [{ source: 'arn:aws:s3:::bucket/key' }] } })]),
+  // config references: source optional in 3.0, required from 3.1; a 3.0 CA source is a plain string
+  ...['3.0.0', '3.1.0', '3.3.0'].flatMap((v) => [
+    cfg(v, { config: { merge: [{}] } }),
+    cfg(v, { config: { merge: [{ source: null }] } }),
+    cfg(v, { config: { replace: {} } }),
+    cfg(v, { security: { tls: { certificateAuthorities: [{}] } } }),
+    cfg(v, { security: { tls: { certificateAuthorities: [{ source: '' }] } } }),
+  ]),
+];
+
+function errorLines(output: string): string[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('error'))
+    .map((l) => l.replace(/, line \d+ col \d+/, ''))
+    .sort();
+}
+
+function kindling(text: string): { valid: boolean; lines: string[] } {
+  try {
+    parseConfig(text);
+    return { valid: true, lines: [] };
+  } catch (e) {
+    if (!(e instanceof KindlingError)) throw e;
+    const lines = e.entries
+      .filter((x) => x.kind === 'error')
+      .map((x) => `error at $${(x.location?.pointer ?? '').split('/').slice(1).map((p) => '.' + p).join('')}: ${x.message}`);
+    return { valid: false, lines: lines.sort() };
+  }
+}
+
+describe.skipIf(!existsSync(IGNITION_VALIDATE))('pinned cases: Kindling vs ignition-validate', () => {
+  test('same verdict and same error lines', async () => {
+    const oracle = await judgeFiles(IGNITION_VALIDATE, [], CASES, 2);
+    const got = CASES.map((t) => ({ t, ...kindling(t) }));
+    expect(got.map(({ t, valid }) => ({ t, valid }))).toEqual(CASES.map((t, i) => ({ t, valid: oracle[i].valid })));
+    got.forEach(({ t, valid, lines }, i) => {
+      if (!valid) expect(lines.length, t).toBeGreaterThan(0);
+      for (const line of lines) expect(errorLines(oracle[i].output), t).toContain(line);
+    });
+  });
+});
