@@ -208,7 +208,10 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
 
   // ---- grow ROOT's filesystem -----------------------------------------------------------------
   if (rootDisk && o.growRoot) {
-    const g = await planGrowFilesystem(rootDisk, growRootStep, config);
+    // Grown by Flatcar's rule, or by the config (resize: true) — either way its filesystem follows.
+    const rootNow = rootDisk.final.find(isFlatcarRoot);
+    const grew = growRootStep ?? rootDisk.table?.steps.find((st) => st.action === 'resize' && st.number === rootNow?.number && st.before && st.partition && st.partition.size > st.before.size);
+    const g = await planGrowFilesystem(rootDisk, grew, config);
     if (g) ops.push(g);
   }
 
