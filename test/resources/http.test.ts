@@ -347,7 +347,7 @@ describe('server availability over real time (Ignition\'s default backoff)', () 
     expect(gaps).toHaveLength(4);
     [200, 400, 800, 1600].forEach((want, i) => {
       expect(gaps[i]!).toBeGreaterThanOrEqual(want - 5);
-      expect(gaps[i]!).toBeLessThan(want + 250);
+      expect(gaps[i]!).toBeLessThan(want + 350); // slack for a loaded machine; a doubled start still fails
     });
   });
 
