@@ -2,7 +2,8 @@
 // memory would swamp the figures): N sha512-verified fetches of BASE/big, CONC at a time, through
 // the bundled openResource. Prints one JSON line.
 // Usage: node resources-throughput.cjs BUNDLE BASE SHA512HEX N CONC SIZE
-const { openResource } = require(process.argv[2]);
+const { openResource, getLogger } = require(process.argv[2]);
+getLogger();
 const [base, hex] = [process.argv[3], process.argv[4]];
 const [N, CONC, SIZE] = process.argv.slice(5, 8).map(Number);
 const hash = `sha512-${hex}`;
