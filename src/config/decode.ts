@@ -34,6 +34,8 @@ function entry(kind: 'error' | 'warning', message: string, pointer: string, pos?
 
 export function decodeDocument(parsed: ParsedJson, minor: Minor, version: string): Decoded {
   const positions = new Map<string, Position>();
+  // Go reports a type error where it stopped reading: just after the value (as ignition-validate prints).
+  const ends = new Map<string, Position>();
   const warnings: ReportEntry[] = [];
   const errors: ReportEntry[] = [];
   // Type descriptions of each decoded location, for Go-style type error messages.
@@ -44,12 +46,14 @@ export function decodeDocument(parsed: ParsedJson, minor: Minor, version: string
     const dstPointer = toPointer(dst);
     const pos = parsed.valueAt.get(srcPointer);
     if (pos) positions.set(dstPointer, pos);
+    const end = parsed.valueEnd.get(srcPointer);
+    if (end) ends.set(dstPointer, end);
     fieldTypes.set(dstPointer, { type, owner, keys });
     if (value === null) return null;
     if (type === 'integer') {
       const literal = parsed.numberText.get(srcPointer);
       if (typeof value === 'number' && literal !== undefined && (!/^-?\d+$/.test(literal) || !Number.isSafeInteger(value))) {
-        errors.push(entry('error', `json: cannot unmarshal number ${literal} into Go struct field ${owner}.${keys.join('.')} of type int`, dstPointer, pos));
+        errors.push(entry('error', `json: cannot unmarshal number ${literal} into Go struct field ${owner}.${keys.join('.')} of type int`, dstPointer, ends.get(dstPointer)));
       }
       return value;
     }
@@ -88,7 +92,7 @@ export function decodeDocument(parsed: ParsedJson, minor: Minor, version: string
         const pointer = err.instancePath;
         const info = fieldTypes.get(pointer);
         const actual = valueAtPointer(doc, pointer);
-        const pos = positions.get(pointer);
+        const pos = ends.get(pointer);
         let message: string;
         if (!info || pointer === '') {
           message = `json: cannot unmarshal ${jsonTypeOf(actual)} into Go value of type types.Config`;

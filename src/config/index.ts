@@ -93,7 +93,7 @@ interface VersionStub {
 function readVersionStub(parsed: ParsedJson): VersionStub {
   const root = parsed.value;
   const typeError = (what: string, into: string, pointer: string): never => {
-    const pos = parsed.valueAt.get(pointer);
+    const pos = parsed.valueEnd.get(pointer);
     const location: ConfigLocation = { pointer, line: pos?.line, column: pos?.column };
     throw new KindlingError('config-invalid', ERR_INVALID, {
       location,

@@ -20,7 +20,8 @@ function failure(text: string): KindlingError {
 describe('JSON positions', () => {
   it('records where values and keys start', () => {
     const p = parseJson('{\n  "a": [1,\n    {"b": "x"}]\n}');
-    expect(p.valueAt.get('/a')).toEqual({ line: 2, column: 8 });
+    // Objects and arrays just inside the bracket, as go-json (and so ignition-validate) places them.
+    expect(p.valueAt.get('/a')).toEqual({ line: 2, column: 9 });
     expect(p.valueAt.get('/a/1/b')).toEqual({ line: 3, column: 11 });
     expect(p.keyAt.get('/a/1/b')).toEqual({ line: 3, column: 6 });
   });
@@ -31,7 +32,8 @@ describe('JSON positions', () => {
       parseJson('{"a": 1,\n}');
     } catch (err) {
       expect((err as JsonSyntaxError).message).toBe("invalid character '}' looking for beginning of object key string");
-      expect((err as JsonSyntaxError).position).toEqual({ line: 2, column: 1 });
+      // One past the offending character, as ignition-validate prints Go's offset.
+      expect((err as JsonSyntaxError).position).toEqual({ line: 2, column: 2 });
     }
     expect(() => parseJson('{"a": tru}')).toThrow("invalid character '}' in literal true (expecting 'e')");
     expect(() => parseJson('{"a": 1} x')).toThrow("invalid character 'x' after top-level value");
@@ -53,7 +55,7 @@ describe('JSON positions', () => {
 
   it('points a missing field at its enclosing object', () => {
     const err = failure('{"ignition": {"version": "3.6.0"},\n"storage": {"files": [ {"mode": 420} ]}}');
-    expect(err.entries[0]).toMatchObject({ message: 'path not specified', location: { pointer: '/storage/files/0/path', line: 2, column: 24 } });
+    expect(err.entries[0]).toMatchObject({ message: 'path not specified', location: { pointer: '/storage/files/0/path', line: 2, column: 25 } });
   });
 
   it('reports type errors in Go words', () => {

@@ -18,10 +18,12 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 export interface ParsedJson {
   value: JsonValue;
-  /** JSON pointer of every value -> where the value starts. */
+  /** JSON pointer of every value -> where it starts (objects and arrays: just after the bracket). */
   valueAt: Map<string, Position>;
   /** JSON pointer of every object member -> where its key starts. */
   keyAt: Map<string, Position>;
+  /** JSON pointer of every value -> the position just after it (where Go reports type errors). */
+  valueEnd: Map<string, Position>;
   /** JSON pointer of every number -> its literal text (Go rejects 4.2e2 or 420.0 for an int). */
   numberText: Map<string, string>;
 }
@@ -55,6 +57,7 @@ class Parser {
   private readonly valueAt = new Map<string, Position>();
   private readonly keyAt = new Map<string, Position>();
   private readonly numberText = new Map<string, string>();
+  private readonly valueEnd = new Map<string, Position>();
   /** Offsets where each line starts, for offset -> line/column. */
   private readonly lineStarts: number[] = [0];
 
@@ -73,8 +76,12 @@ class Parser {
     return { line: lo + 1, column: offset - this.lineStarts[lo] + 1 };
   }
 
+  /**
+   * Go's SyntaxError.Offset counts the offending byte as read, and Ignition prints the position of
+   * that offset: one past the bad character. We report the same place as ignition-validate.
+   */
   private fail(message: string, offset = this.pos): never {
-    throw new JsonSyntaxError(message, offset, this.positionOf(offset));
+    throw new JsonSyntaxError(message, offset, this.positionOf(Math.min(offset + 1, this.text.length)));
   }
 
   private unexpected(context: string): never {
@@ -97,13 +104,22 @@ class Parser {
     const value = this.parseValue([]);
     this.skipSpace();
     if (this.pos < this.text.length) this.unexpected('after top-level value');
-    return { value, valueAt: this.valueAt, keyAt: this.keyAt, numberText: this.numberText };
+    return { value, valueAt: this.valueAt, keyAt: this.keyAt, valueEnd: this.valueEnd, numberText: this.numberText };
   }
 
   private parseValue(path: (string | number)[]): JsonValue {
     if (this.pos >= this.text.length) this.fail('unexpected end of JSON input');
     const pointer = toPointer(path);
-    this.valueAt.set(pointer, this.positionOf(this.pos));
+    // Ignition (go-json) places an object or array just inside its opening bracket; scalars at
+    // their first character. Kept identical so that positions match ignition-validate's.
+    const c = this.text[this.pos];
+    this.valueAt.set(pointer, this.positionOf(c === '{' || c === '[' ? this.pos + 1 : this.pos));
+    const value = this.parseBareValue(path, pointer);
+    this.valueEnd.set(pointer, this.positionOf(this.pos));
+    return value;
+  }
+
+  private parseBareValue(path: (string | number)[], pointer: string): JsonValue {
     const c = this.text[this.pos];
     switch (c) {
       case '{':
