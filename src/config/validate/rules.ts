@@ -64,6 +64,8 @@ export const MSG = {
 
 export interface Ctx {
   minor: Minor;
+  /** Spec 3.0's config and CA references do not check "verification needs a source" (files do). */
+  noVerificationSourceCheck?: boolean;
 }
 
 const has = (s: string | undefined): s is string => s !== undefined && s !== '';
@@ -117,7 +119,7 @@ function schemeNotInSpec(source: string | undefined, ctx: Ctx): string | undefin
 
 export function validateResource(r: Resource, at: Path, out: Findings, ctx: Ctx): void {
   if (r.compression !== undefined && r.compression !== '' && r.compression !== 'gzip') out.error([...at, 'compression'], MSG.compressionInvalid);
-  if (r.verification?.hash !== undefined && r.source === undefined) out.error([...at, 'verification', 'hash'], MSG.verificationNilSource);
+  if (r.verification?.hash !== undefined && r.source === undefined && !ctx.noVerificationSourceCheck) out.error([...at, 'verification', 'hash'], MSG.verificationNilSource);
   out.error([...at, 'source'], validateUrlNilOk(r.source) ?? schemeNotInSpec(r.source, ctx));
   if (r.httpHeaders && r.httpHeaders.length > 0) {
     let err: string | undefined;

@@ -23,9 +23,9 @@ function checkDuplicates<T>(lists: { name: Path; items: T[] | undefined }[], key
 export function validateTree(cfg: Config, minor: Minor): Findings {
   const out = new Findings();
   const ctx: R.Ctx = { minor };
-  const resource = (r: Resource | undefined, at: Path) => {
+  const resource = (r: Resource | undefined, at: Path, reference = false) => {
     if (!r) return;
-    R.validateResource(r, at, out, ctx);
+    R.validateResource(r, at, out, reference && minor === 0 ? { ...ctx, noVerificationSourceCheck: true } : ctx);
     R.validateVerification(r.verification, [...at, 'verification'], out, ctx);
     (r.httpHeaders ?? []).forEach((h, i) => R.validateHeader(h, [...at, 'httpHeaders', i], out));
     checkDuplicates([{ name: [...at, 'httpHeaders'], items: r.httpHeaders }], (h) => h.name, out);
@@ -37,18 +37,19 @@ export function validateTree(cfg: Config, minor: Minor): Findings {
   (ign.config?.merge ?? []).forEach((m, i) => {
     // Spec 3.0's config references have an optional source (required from 3.1 on).
     if (minor > 0) R.validateRequiredSource(m, ['ignition', 'config', 'merge', i], out);
-    resource(m, ['ignition', 'config', 'merge', i]);
+    resource(m, ['ignition', 'config', 'merge', i], true);
   });
-  resource(ign.config?.replace, ['ignition', 'config', 'replace']);
+  checkDuplicates([{ name: ['ignition', 'config', 'merge'], items: ign.config?.merge }], (m) => m.source ?? '', out);
+  resource(ign.config?.replace, ['ignition', 'config', 'replace'], true);
   if (ign.proxy) R.validateProxy(ign.proxy, ['ignition', 'proxy'], out);
   const cas = ign.security?.tls?.certificateAuthorities ?? [];
   cas.forEach((ca, i) => {
     // Spec 3.0's CA source is a plain string: a missing one is the URL "", an invalid scheme.
     if (minor > 0) R.validateRequiredSource(ca, ['ignition', 'security', 'tls', 'certificateAuthorities', i], out);
     else if (!ca.source) out.error(['ignition', 'security', 'tls', 'certificateAuthorities', i, 'source'], ERR_INVALID_SCHEME);
-    resource(ca, ['ignition', 'security', 'tls', 'certificateAuthorities', i]);
+    resource(ca, ['ignition', 'security', 'tls', 'certificateAuthorities', i], true);
   });
-  checkDuplicates([{ name: ['ignition', 'security', 'tls', 'certificateAuthorities'], items: cas }], (c) => c.source, out);
+  checkDuplicates([{ name: ['ignition', 'security', 'tls', 'certificateAuthorities'], items: cas }], (c) => c.source ?? '', out);
 
   const kargs = cfg.kernelArguments;
   if (kargs) {

@@ -98,7 +98,8 @@ export function validConfig(r: Rng, version: string, size = 3): Obj {
   // ignition section
   if (r.bool(0.3)) {
     const config: Obj = {};
-    if (r.bool()) config.merge = Array.from({ length: r.int(1, 2) }, () => resource(r, minor));
+    // Merge entries are keyed by source: make the second one distinct.
+    if (r.bool()) config.merge = Array.from({ length: r.int(1, 2) }, (_x, i) => ({ ...resource(r, minor), ...(i === 1 ? { source: `https://example.com/merge-${r.hex(6)}.ign` } : {}) }));
     else config.replace = resource(r, minor);
     ign.config = config;
   }

@@ -8,6 +8,7 @@ import { parseConfig } from '../../../src/config/index.js';
 import { KindlingError } from '../../../src/errors.js';
 import { IGNITION_VALIDATE, judgeFiles } from './oracle.js';
 
+const HASH = 'sha512-' + 'a'.repeat(128);
 const cfg = (version: string, rest: object): string => JSON.stringify({ ignition: { version, ...rest } });
 const CASES = [
   // gs:// exists from spec 3.2, arn: from 3.4
@@ -19,6 +20,15 @@ const CASES = [
     cfg(v, { config: { replace: {} } }),
     cfg(v, { security: { tls: { certificateAuthorities: [{}] } } }),
     cfg(v, { security: { tls: { certificateAuthorities: [{ source: '' }] } } }),
+    // "verification needs a source": files always, config/CA references only from 3.1
+    cfg(v, { config: { merge: [{ verification: { hash: HASH } }] } }),
+    cfg(v, { config: { replace: { verification: { hash: HASH } } } }),
+    cfg(v, { security: { tls: { certificateAuthorities: [{ verification: { hash: HASH } }] } } }),
+    JSON.stringify({ ignition: { version: v }, storage: { files: [{ path: '/a', contents: { verification: { hash: HASH } } }] } }),
+    // merge entries and CAs are keyed by source (a missing source is the key "")
+    cfg(v, { config: { merge: [{ source: 'http://a/b' }, { source: 'http://a/b' }] } }),
+    cfg(v, { config: { merge: [{}, {}] } }),
+    cfg(v, { security: { tls: { certificateAuthorities: [{}, {}] } } }),
   ]),
 ];
 
