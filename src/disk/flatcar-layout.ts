@@ -94,8 +94,11 @@ export function imaginedFlatcarDisk(device: string, sizeBytes: number = FLATCAR_
 }
 
 export interface CreateImageOptions {
-  /** Make the filesystems (default true). Needs mkfs.vfat, mkfs.btrfs, mkfs.ext4 — no root. */
-  filesystems?: boolean;
+  /**
+   * Make the filesystems (default true: all three). Needs mkfs.vfat, mkfs.btrfs, mkfs.ext4 — no
+   * root. A list picks some: OEM's btrfs is the slow one (made in a scratch file and copied, ~4 s).
+   */
+  filesystems?: boolean | Array<'vfat' | 'btrfs' | 'ext4'>;
   /** Size of the table's disk, when it should be smaller than the file (an image written to a bigger disk). */
   tableBytes?: number;
 }
@@ -121,8 +124,9 @@ export async function createFlatcarImage(file: string, sizeBytes: number, opts: 
     closeSync(fd);
   }
   if (opts.filesystems === false) return;
+  const wanted = Array.isArray(opts.filesystems) ? opts.filesystems : ['vfat', 'btrfs', 'ext4'];
   for (const p of placed) {
-    if (!p.fs) continue;
+    if (!p.fs || !wanted.includes(p.fs.type)) continue;
     const offset = p.start * 512;
     const bytes = p.sizeSectors * 512;
     if (p.fs.type === 'ext4') {
