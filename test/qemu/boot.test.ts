@@ -117,7 +117,7 @@ describe.skipIf(skip !== undefined)(`QEMU boots${skip ? ` (skipped: ${skip})` : 
       expect(r.console).toMatch(/kindling-generator: not a first boot/);
       expect(r.stageMs).toEqual({});
       expect(r.switchRootSec, 'reached the root').toBeDefined();
-      const s = await inspect(firstBootDisk);
+      const s = await inspect(firstBootDisk, ['/etc/second-boot']);
       expect(s.files['/etc/second-boot']).toEqual({ type: 'missing' });
       expect(s.files['/etc/hostname']?.content).toBe('kindling-vm\n');
     },
@@ -198,7 +198,7 @@ describe.skipIf(skip !== undefined)(`QEMU boots${skip ? ` (skipped: ${skip})` : 
       expect(msg).toMatch(/line 5/);
       // Exactly one such message, and it comes before the emergency shell.
       expect(r.console.match(/KINDLING: first-boot provisioning FAILED/g)).toHaveLength(1);
-      const s = await inspect(disk);
+      const s = await inspect(disk, ['/etc/hostname']);
       expect(s.firstBootStamp, 'the stamp stays: the next boot tries again').toBe(true);
       expect(s.files['/etc/hostname']).toEqual({ type: 'missing' });
     },
@@ -229,6 +229,9 @@ describe.skipIf(skip !== undefined)(`QEMU boots${skip ? ` (skipped: ${skip})` : 
         /^\/etc\/\.pwd\.lock$/,
       ]);
       console.log(`(e) differences Kindling vs Ignition: ${diffs.length ? '\n' + diffs.join('\n') : 'none'}`);
+      // Not compared: Kindling also grows the ext4 filesystem on the grown ROOT partition, where
+      // Ignition 2.14 leaves it (Flatcar grows it later, from the real root).
+      console.log(`(e) ROOT filesystem bytes: kindling ${kindlingRoot!.root?.fsBytes}, ignition ${ignitionRoot.root?.fsBytes}`);
       expect(diffs).toEqual([]);
     },
     BOOT_TEST_MS + 300_000,
