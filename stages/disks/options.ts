@@ -35,7 +35,7 @@ export function disksOptions(ctx: StageContext): DisksOptions {
     rootDisk: typeof o.rootDisk === 'string' ? o.rootDisk : undefined,
     growRoot: o.growRoot !== false,
     inInitrd: existsSync('/etc/initrd-release'),
-    stateDir: typeof o.stateDir === 'string' ? o.stateDir : '/run/kindling/disks',
+    stateDir: typeof o.stateDir === 'string' ? o.stateDir : (process.env.KINDLING_DISKS_STATE_DIR ?? '/run/kindling/disks'),
     gptWriter: o.gptWriter === 'sgdisk' ? 'sgdisk' : 'kindling',
   };
 }
