@@ -158,12 +158,38 @@ describe('merge', () => {
 
   it('moves a path between files, directories and links', () => {
     expect(merged.storage?.files?.map((f) => f.path)).toEqual(['/etc/a', '/d']);
-    expect(merged.storage?.directories).toEqual([]);
+    expect(merged.storage?.directories).toBeUndefined();
     expect(merged.storage?.links).toEqual([{ path: '/etc/same', target: '/x' }]);
   });
 
   it('moves a kernel argument between shouldExist and shouldNotExist', () => {
-    expect(merged.kernelArguments).toEqual({ shouldExist: [], shouldNotExist: ['quiet'] });
+    expect(merged.kernelArguments).toEqual({ shouldNotExist: ['quiet'] });
+  });
+
+  it('concatenates append and option lists, drops headers the child unsets, keys partitions by number before label', () => {
+    const m = mergeConfigs(
+      {
+        ignition: { version: '3.6.0', config: { merge: [{ source: 'http://a', httpHeaders: [{ name: 'X', value: '1' }, { name: 'Y', value: '2' }] }] } },
+        storage: {
+          files: [{ path: '/f', append: [{ source: 'data:,a' }] }],
+          filesystems: [{ device: '/dev/a', format: 'ext4', options: ['-O', 'x'] }],
+          disks: [{ device: '/dev/b', partitions: [{ number: 3, label: 'DATA' }] }],
+        },
+      },
+      {
+        ignition: { version: '3.6.0', config: { merge: [{ source: 'http://a', httpHeaders: [{ name: 'X' }, { name: 'Z', value: '3' }] }] } },
+        storage: {
+          files: [{ path: '/f', append: [{ source: 'data:,a' }] }],
+          filesystems: [{ device: '/dev/a', options: ['-O'] }],
+          disks: [{ device: '/dev/b', partitions: [{ label: 'DATA', sizeMiB: 5 }] }],
+        },
+      },
+    );
+    expect(m.ignition.config?.merge?.[0].httpHeaders).toEqual([{ name: 'Y', value: '2' }, { name: 'Z', value: '3' }]);
+    expect(m.storage?.files?.[0].append).toEqual([{ source: 'data:,a' }, { source: 'data:,a' }]);
+    expect(m.storage?.filesystems?.[0].options).toEqual(['-O', 'x', '-O']);
+    // Key "number:3" in the parent, "label:DATA" in the child: two entries, as in Ignition.
+    expect(m.storage?.disks?.[0].partitions).toEqual([{ number: 3, label: 'DATA' }, { label: 'DATA', sizeMiB: 5 }]);
   });
 
   it('does not modify its inputs', () => {
