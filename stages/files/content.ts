@@ -25,7 +25,10 @@ function tempName(dir: string): string {
 
 /** Streams a resource into a new file (created exclusively, 0600) and fsyncs it. */
 export async function streamToFile(cfg: StageContextConfig, res: Resource, file: string, signal?: AbortSignal): Promise<void> {
-  const opts = isRemote(res) ? { ...(await cfg.fetchOptions()), signal } : { signal };
+  const base = isRemote(res) ? await cfg.fetchOptions() : {};
+  // Either the caller's signal (ctx.options.signal) or the prefetcher's own abort ends the fetch.
+  const signals = [base.signal, signal].filter((s): s is AbortSignal => s !== undefined);
+  const opts = { ...base, signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0] };
   const fh = await open(file, 'wx', 0o600);
   try {
     const src = await cfg.open(res, opts);

@@ -43,7 +43,10 @@ export function filesContext(ctx: StageContext): StageContextConfig {
     config,
     root: path.resolve(ctx.root),
     log: ctx.log,
-    keysFragment: o.authorizedKeysFragment !== false,
+    // Ignition's distro default, overridable at run time like Ignition's
+    // IGNITION_WRITE_AUTHORIZED_KEYS_FRAGMENT=false (Debian/Ubuntu-style sshd reads authorized_keys).
+    keysFragment:
+      typeof o.authorizedKeysFragment === 'boolean' ? o.authorizedKeysFragment : process.env.IGNITION_WRITE_AUTHORIZED_KEYS_FRAGMENT !== 'false',
     unprivileged: o.unprivileged === true,
     unprivilegedReport: [],
     fetchConcurrency: typeof o.fetchConcurrency === 'number' && o.fetchConcurrency > 0 ? o.fetchConcurrency : 8,
@@ -67,6 +70,7 @@ export function filesContext(ctx: StageContext): StageContextConfig {
           proxy: ig.proxy,
           caCertificates: cas.length ? cas : undefined,
           oemRoot: typeof o.oemRoot === 'string' ? o.oemRoot : undefined,
+          signal: o.signal instanceof AbortSignal ? o.signal : undefined,
         } satisfies FetchOptions;
       })();
       return fetchOpts;

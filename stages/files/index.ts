@@ -7,6 +7,7 @@
 //   fetchConcurrency: number       remote contents fetched ahead at once (default 8)
 //   fsync: boolean                 fsync each file before renaming it into place (default true)
 //   userConfigProvided: boolean    the report's userConfigProvided (default true)
+//   signal: AbortSignal            ends remote fetches (e.g. a deadline)
 //   oemRoot, systemctl, bootIdFile, openResource (tests)
 import { filesContext, type StageContextConfig } from './context.js';
 import { applyPlan } from './apply.js';

@@ -3,8 +3,9 @@
 // (internal/exec/util/passwd.go): a new user gets --create-home unless noCreateHome, and the
 // password "*" (logins by password disabled) unless a hash is given; an existing user is changed
 // with usermod, where only homeDir (--home --move-home) differs from useradd's flags.
-// One intended difference from Ignition 2.14: a group that already exists is left alone (newer
-// Ignition, and its "groups.ensure.idempotent" test), where 2.14 failed on groupadd's exit 9.
+// Where Ignition 2.14 and newer Ignition differ, we follow the newer one (its blackbox tests): a
+// group that already exists is left alone ("groups.ensure.idempotent"; 2.14 failed on groupadd's
+// exit 9), and groupadd gets --password only when a hash is given ("groups.add").
 import { chown, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { PasswdGroup, PasswdUser, StageContextConfig } from './context.js';
@@ -18,7 +19,9 @@ import { entryAt, errno } from './util.js';
 function groupArgs(root: string, g: PasswdGroup): string[] {
   const args = ['--root', root];
   if (g.gid !== undefined) args.push('--gid', String(g.gid));
-  args.push('--password', g.passwordHash ? PASSWORD_PLACEHOLDER : '*');
+  // Newer Ignition passes a password only when one is given (gshadow then gets groupadd's "!");
+  // 2.14 passed "*" (see the known differences in docs/files.md).
+  if (g.passwordHash) args.push('--password', PASSWORD_PLACEHOLDER);
   if (g.system) args.push('--system');
   args.push(g.name);
   return args;
