@@ -7,7 +7,7 @@
 // known-failures file; a listed case that passes fails the test too, so that the list stays true
 // (BLACKBOX_ALLOW_XPASS=1 only warns). BLACKBOX_WRITE_KNOWN_FAILURES=1 rewrites the list from the
 // run's results; BLACKBOX_REPORT=FILE writes every result as JSON.
-import { existsSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadCorpus, REPO_ROOT } from './corpus.js';
@@ -30,6 +30,7 @@ describe.skipIf(!!skipAll)(`Ignition blackbox corpus replay${skipAll ? ` (skippe
   let known: KnownFailures;
   let fixtures: Fixtures | undefined;
   let shim: SystemdShim | undefined;
+  let stubRoot: string | undefined;
   const results = new Map<string, CaseResult>();
   const pending = new Map<string, Promise<CaseResult>>();
   // Planned synchronously from the corpus so that vitest can list one test per run; the binary's
@@ -42,9 +43,14 @@ describe.skipIf(!!skipAll)(`Ignition blackbox corpus replay${skipAll ? ` (skippe
     fixtures = await startServers(corpus);
     // The oracle waits for devices through systemd's D-Bus; answer it as udev+systemd would.
     if (target.isIgnition && !process.env.BLACKBOX_NO_SYSTEMD_SHIM) shim = await startSystemdShim();
-    const stubDir = makeStubDir(join(mkdtempSync('/tmp/bb-stubs-'), 'bin'));
+    stubRoot = mkdtempSync('/tmp/bb-stubs-');
+    const stubDir = makeStubDir(join(stubRoot, 'bin'));
     plan = planRuns(corpus.cases, target);
     process.stderr.write(`blackbox: ${target.versionText} (${bin}); ${plan.runs.length} runs, concurrency ${concurrency}; expected failures from ${target.knownFailuresFile}\n`);
+    // CI must stay within 10 minutes: past the budget, remaining runs are reported (as errors),
+    // not run. Default 570 s for the CI selection, none for the longer selections.
+    const budgetS = Number(process.env.BLACKBOX_BUDGET_S ?? ((process.env.BLACKBOX_VERSIONS || 'ci') === 'ci' ? 570 : 0));
+    const startedAt = Date.now();
     // A small pool: each test awaits its own run's promise.
     const queue = [...plan.runs];
     const workers: Promise<void>[] = [];
@@ -54,7 +60,10 @@ describe.skipIf(!!skipAll)(`Ignition blackbox corpus replay${skipAll ? ` (skippe
       workers.push(
         (async () => {
           for (let next = queue.shift(); next; next = queue.shift()) {
-            const res = await runCase(corpus, next.c, next.version, { bin, stubDir, selinuxShim: target.isIgnition, keepTmp: !!process.env.BLACKBOX_KEEP_TMP });
+            const overBudget = budgetS > 0 && Date.now() - startedAt > budgetS * 1000;
+            const res: CaseResult = overBudget
+              ? { name: next.c.name, version: next.version, kind: next.c.kind, verdict: 'error', reason: `not run: the replay exceeded its time budget (BLACKBOX_BUDGET_S=${budgetS})`, stages: [], problems: [], ms: 0 }
+              : await runCase(corpus, next.c, next.version, { bin, stubDir, selinuxShim: target.isIgnition, keepTmp: !!process.env.BLACKBOX_KEEP_TMP });
             results.set(next.id, res);
             process.stderr.write(`blackbox: ${res.verdict.padEnd(5)} ${next.id} (${(res.ms / 1000).toFixed(1)} s)${res.reason ? ' - ' + res.reason.split('\n')[0].slice(0, 200) : ''}\n`);
             deferred.get(next.id)!(res);
@@ -68,6 +77,7 @@ describe.skipIf(!!skipAll)(`Ignition blackbox corpus replay${skipAll ? ` (skippe
   afterAll(async () => {
     await fixtures?.close();
     await shim?.close();
+    if (stubRoot) rmSync(stubRoot, { recursive: true, force: true });
     if (shim && process.env.BLACKBOX_SHIM_LOG) writeFileSync(process.env.BLACKBOX_SHIM_LOG, shim.log.join('\n') + '\n');
     if (!target) return;
     const all = [...results.values()];
