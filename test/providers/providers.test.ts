@@ -327,3 +327,13 @@ describe('media and local providers', () => {
     }
   });
 });
+
+describe('platform metadata for Flatcar (afterburn-like)', () => {
+  it('fetchPlatformMetadata + formatMetadataEnv: DigitalOcean', async () => {
+    const { fetchPlatformMetadata, formatMetadataEnv } = await import('../../src/acquire/metadata.js');
+    const s = await fake({ '/metadata/v1.json': { body: JSON.stringify({ hostname: 'droplet', droplet_id: 7, public_keys: ['ssh-ed25519 K'], region: 'ams3' }) } });
+    const m = await fetchPlatformMetadata('digitalocean', testEnv(scratch(), { metadataBase: s.url }));
+    expect(formatMetadataEnv('digitalocean', m)).toBe('DIGITALOCEAN_REGION=ams3\nDIGITALOCEAN_HOSTNAME=droplet\nDIGITALOCEAN_INSTANCE_ID=7\n');
+    await expect(fetchPlatformMetadata('qemu', testEnv(scratch()))).rejects.toThrow(/no metadata reader/);
+  });
+});
