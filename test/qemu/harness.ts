@@ -61,10 +61,11 @@ export function missingPrerequisite(): string | undefined {
 export type Flavour = 'kindling' | 'ignition' | 'base';
 
 /** Builds the initramfs of one flavour into WORK (once per call; tests call it once per run). */
-export async function buildInitramfs(flavour: Flavour): Promise<{ path: string; bytes: number; ms: number }> {
+export async function buildInitramfs(flavour: Flavour, zstdLevel = 3): Promise<{ path: string; bytes: number; ms: number }> {
   mkdirSync(WORK, { recursive: true });
   const path = join(WORK, `${flavour}.initramfs.img`);
-  const args = [flavour, path];
+  // Fast compression: level 3 costs 1 s on node where dracut's default (15) costs ~50 s.
+  const args = [flavour, path, '--zstd-level', String(zstdLevel)];
   if (flavour === 'kindling' && process.env.KINDLING_BIN) args.push('--kindling-bin', process.env.KINDLING_BIN);
   const r = await must(join(QEMU, 'initramfs.sh'), args, 600_000);
   return { path, bytes: statSync(path).size, ms: r.ms };
