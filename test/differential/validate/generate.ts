@@ -193,6 +193,13 @@ export function validConfig(r: Rng, version: string, size = 3): Obj {
     if (r.bool(0.3)) luks.label = 'LUKS';
     if (r.bool(0.3)) luks.wipeVolume = true;
     if (r.bool(0.3)) luks.options = ['--cipher', 'aes-xts-plain64'];
+    if (r.bool(0.3)) {
+      luks.clevis = r.pick<Obj>([
+        { tpm2: true },
+        { tang: [{ url: 'http://tang.example:7500', thumbprint: 'r4Kp8TbnwfIg1UPEKm1hRw0gG1U' }] },
+        { tang: [{ url: 'https://tang1.example', thumbprint: 'aaa' }, { url: 'https://tang2.example', thumbprint: 'bbb' }], threshold: 2, tpm2: true },
+      ]);
+    }
     storage.luks = [luks];
   }
   if (Object.keys(storage).length) cfg.storage = storage;
@@ -482,6 +489,22 @@ export const MUTATIONS: Record<string, Mutation> = {
   },
   badLuks: (r, cfg) => {
     pushTo(cfg, 'storage', 'luks', r.pick<Obj>([{ name: 'c' }, { name: '', device: '/dev/x' }, { name: 'c', device: 'x' }, { name: 'c/d', device: '/dev/x' }, { name: 'c', device: '/dev/x', keyFile: { source: 'ftp://x' } }]));
+    return cfg;
+  },
+  badClevis: (r, cfg) => {
+    pushTo(cfg, 'storage', 'luks', {
+      name: 'cl',
+      device: '/dev/disk/by-partlabel/cl',
+      clevis: r.pick<Obj>([
+        { custom: { pin: 'tpm2', config: '{}' }, tpm2: true },
+        { custom: { pin: 'sss' } },
+        { custom: { pin: 'nope', config: '{}' } },
+        { tang: [{ url: 'ftp://tang' }] },
+        { tang: [{}] },
+        { tang: [{ url: 'http://t1' }, { url: 'http://t1' }] },
+        { threshold: -1, tpm2: true },
+      ]),
+    });
     return cfg;
   },
   badUser: (r, cfg) => {
