@@ -1,7 +1,6 @@
 // The one place that runs external tools (sgdisk, mkfs.*, useradd, ...). Every call is logged as a
 // numbered operation with its arguments (never its stdin, which may carry secrets), and a failure
 // becomes a KindlingError naming the tool, its exit code and its stderr.
-import { execa } from 'execa';
 import { KindlingError } from '../errors.js';
 import { getLogger } from '../log/logger.js';
 
@@ -35,6 +34,10 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
   const op = ++opCounter;
   const cmd = `${tool} ${shown(args, opts.secretArgs)}`.trim();
   log.debug({ op }, `op(${op}): [started] running ${cmd}`);
+  // execa (and its dependency tree) loads on the first tool run, not at start-up: it is ~50 ms of
+  // module initialisation that commands which run no tool (--version, fetch on most platforms)
+  // should not pay.
+  const { execa } = await import(/* webpackMode: "eager" */ 'execa');
   const r = await execa(tool, args, {
     input: opts.input,
     env: opts.env,
