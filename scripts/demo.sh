@@ -18,8 +18,8 @@ dist/kindling plan "$config" --disk /dev/vda=40G   # a 40 GiB machine disk with 
 echo
 echo "== kindling apply $config --root $target"
 rm -rf "$target"
-# Start from the accounts a Flatcar root has (core, docker, ...): the config extends them.
-cp -a examples/flatcar-base-root "$target"
+# An empty directory: kindling seeds it with Flatcar's base accounts (core, docker, ...), as
+# Flatcar's initrd does for a blank ROOT, and the config's users and groups extend them.
 dist/kindling apply "$config" --root "$target" --quiet
 echo
 echo "== what $target now holds"
