@@ -238,6 +238,22 @@ describe('single-GET providers (404 = no config)', () => {
     });
     expect((await fetchWith('akamai', s))?.toString()).toBe(CFG);
   });
+  it('scaleway: asks from a privileged source port (< 1024), 5xx retried, 404 = no config', async () => {
+    const ports: number[] = [];
+    const s = await fake({
+      '/user_data/cloud-init': {
+        handler: (req) => {
+          ports.push(req.socket.remotePort ?? 0);
+          return ports.length < 3 ? { status: 503 } : { status: 200, body: CFG };
+        },
+      },
+    });
+    expect((await fetchWith('scaleway', s))?.toString()).toBe(CFG);
+    expect(ports).toHaveLength(3);
+    for (const port of ports) expect(port).toBeLessThan(1024);
+    const empty = await fake({});
+    expect(await fetchWith('scaleway', empty)).toBeNull();
+  });
   it('cloudstack: metadata service on the DHCP server named in the networkd lease', async () => {
     const s = await fake({ '/latest/user-data': { body: CFG } });
     const dir = scratch();
@@ -322,7 +338,7 @@ describe('media and local providers', () => {
     expect(await p('vmware').fetch(providerCtx(none))).toBeNull();
   });
   it('unsupported platforms fail with a sentence, not an empty config', async () => {
-    for (const name of ['virtualbox', 'hyperv', 'scaleway', 'zvm', 'powervs']) {
+    for (const name of ['virtualbox', 'hyperv', 'zvm', 'powervs']) {
       await expect(p(name).fetch(providerCtx(testEnv(scratch())))).rejects.toThrow(new RegExp(`${name} platform is not supported`));
     }
   });

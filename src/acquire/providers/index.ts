@@ -15,7 +15,8 @@ import { equinixmetal, packet } from './packet.js';
 import { qemu } from './qemu.js';
 import { aliyun, exoscale, hetzner, upcloud, vultr } from './simple.js';
 import type { Provider } from './types.js';
-import { hyperv, powervs, scaleway, virtualbox, zvm } from './unsupported.js';
+import { scaleway } from './scaleway.js';
+import { hyperv, powervs, virtualbox, zvm } from './unsupported.js';
 import { vmware } from './vmware.js';
 
 const ALL: Provider[] = [

@@ -4,8 +4,6 @@
 //  - hyperv: the KVP pool is read from /dev/vmbus/hv_kvp with the hv_utils protocol
 //    (Ignition uses libhvee); not implemented.
 //  - powervs, zvm: IBM Power and z/VM readers are not implemented.
-//  - scaleway: the metadata service requires a source port below 1024; the HTTP client here
-//    cannot bind one yet.
 import { KindlingError } from '../../errors.js';
 import type { Provider } from './types.js';
 
@@ -24,4 +22,3 @@ export const virtualbox = unsupported('virtualbox', 'reading the guest property 
 export const hyperv = unsupported('hyperv', 'reading the Hyper-V KVP pool (ignition.config) needs the hv_kvp device protocol');
 export const powervs = unsupported('powervs', 'the PowerVS config drive reader is not implemented');
 export const zvm = unsupported('zvm', 'the z/VM reader (vmur) is not implemented');
-export const scaleway = unsupported('scaleway', 'its metadata service (169.254.42.42/user_data/cloud-init) requires a source port below 1024');
