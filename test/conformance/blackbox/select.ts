@@ -111,6 +111,8 @@ export interface KnownFailure {
   reason: string;
   /** Only at these versions (default: every version). */
   versions?: string[];
+  /** Fails only sometimes (e.g. state shared between runs): a pass is reported, not an error. */
+  flaky?: boolean;
 }
 
 export interface KnownFailures {
