@@ -88,30 +88,35 @@ describe('parseConfig never throws anything but a located KindlingError', () => 
     );
   });
 
-  test('hostile shapes: deep nesting, huge numbers, odd encodings', () => {
-    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    for (const text of [
-      deep,
-      `{"ignition":{"version":"3.3.0"},"x":${deep}}`,
-      '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/a","mode":1e400}]}}',
-      '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/a","mode":-0}]}}',
-      '{"ignition":{"version":"3.3.0"},"passwd":{"users":[{"name":"a","uid":9007199254740993}]}}',
-      '{"__proto__":{"polluted":true},"ignition":{"version":"3.3.0"}}',
-      '{"ignition":{"version":"3.3.0","__proto__":{"version":"3.0.0"}}}',
-      '\ufeff{"ignition":{"version":"3.3.0"}}',
-      '{"ignition":{"version":"3.3.0"}}\u0000',
-      '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/\ud800"}]}}',
-      '',
-      ' ',
-      'null',
-      '[]',
-      '"3.3.0"',
-    ]) {
-      outcomeIsClean(text);
-    }
-    outcomeIsClean(new Uint8Array([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]));
+  const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+  // Go's decoder stops at depth 10000 ("exceeded max depth"); below that Ignition accepts the text.
+  test.each([
+    ['100,000-deep array', deep(100_000)],
+    ['100,000-deep array inside a config', `{"ignition":{"version":"3.3.0"},"x":${deep(100_000)}}`],
+    ['9,000-deep array inside a config', `{"ignition":{"version":"3.3.0"},"x":${deep(9_000)}}`],
+    ['3,000-deep objects', '{"a":'.repeat(3000) + '1' + '}'.repeat(3000)],
+  ])('hostile nesting: %s', (_name, text) => outcomeIsClean(text));
+
+  test.each([
+    ['mode 1e400', '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/a","mode":1e400}]}}'],
+    ['mode -0', '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/a","mode":-0}]}}'],
+    ['uid 2^53+1', '{"ignition":{"version":"3.3.0"},"passwd":{"users":[{"name":"a","uid":9007199254740993}]}}'],
+    ['__proto__ key', '{"__proto__":{"polluted":true},"ignition":{"version":"3.3.0"}}'],
+    ['__proto__ in ignition', '{"ignition":{"version":"3.3.0","__proto__":{"version":"3.0.0"}}}'],
+    ['BOM', '\ufeff{"ignition":{"version":"3.3.0"}}'],
+    ['trailing NUL', '{"ignition":{"version":"3.3.0"}}\u0000'],
+    ['lone surrogate', '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/\ud800"}]}}'],
+    ['empty', ''],
+    ['space', ' '],
+    ['null', 'null'],
+    ['array', '[]'],
+    ['string', '"3.3.0"'],
+  ])('hostile value: %s', (_name, text) => {
+    outcomeIsClean(text);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+
+  test('UTF-16 bytes', () => outcomeIsClean(new Uint8Array([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00])));
 });
 
 describe('the legacy translator alone never throws anything but a located KindlingError', () => {
