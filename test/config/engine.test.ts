@@ -217,3 +217,30 @@ describe('defaults and CLI formatting', () => {
     expect(formatEntry({ kind: 'error', message: 'x', location: { pointer: '', line: 1, column: 2 } })).toBe('error at line 1 col 2: x');
   });
 });
+
+describe('unit contents (as go-systemd reads them; cases checked against ignition-validate 2.14)', () => {
+  const unit = (contents: string, enabled = false) =>
+    JSON.stringify({ ignition: { version: '3.3.0' }, systemd: { units: [{ name: 'a.service', enabled, contents }] } });
+  const messages = (text: string) => {
+    try {
+      return parseConfig(text).report.map((e) => e.message);
+    } catch (err) {
+      return (err as KindlingError).entries.map((e) => e.message);
+    }
+  };
+  it('reports syntax errors with go-systemd messages', () => {
+    expect(messages(unit('[Unit'))).toEqual(['invalid unit content: unable to find end of section']);
+    expect(messages(unit('[Unit]]\nA=1'))).toEqual(['invalid unit content: found garbage after section name : "]"']);
+    expect(messages(unit('[Unit]\nA'))).toEqual(['invalid unit content: EOF']);
+    expect(messages(unit('[Unit]\nA\nB=1'))).toEqual(['invalid unit content: unexpected newline encountered while parsing option name']);
+    expect(messages(unit('junk\n[Unit]\nA=1'))).toEqual([]);
+    expect(messages(unit('[Unit\nA=1]'))).toEqual([]);
+  });
+  it('warns about enabled units without an [Install] option', () => {
+    const warning = 'unit "a.service" is enabled, but has no install section so enable does nothing';
+    expect(messages(unit('[Unit]', true))).toEqual([warning]);
+    expect(messages(unit('[Unit]\nA=1\n[Install]', true))).toEqual([warning]);
+    expect(messages(unit('[Install]\nWantedBy=x', true))).toEqual([]);
+    expect(messages(unit('[Unit]', false))).toEqual([]);
+  });
+});

@@ -432,17 +432,18 @@ export function validateSystemd(units: Unit[], at: Path, out: Findings): void {
   const byName = new Map(units.map((u) => [u.name, u]));
   units.forEach((u, i) => {
     if (u.enabled !== true) return;
-    if (has(u.contents)) {
-      if (validateUnitContents(u.contents) === undefined && !hasInstallSection(u.contents)) {
-        out.warn([...at, 'units', i, 'contents'], `unit ${JSON.stringify(u.name)} is enabled, but has no install section so enable does nothing`);
-      }
-      return;
+    // An enabled unit whose contents have no option in [Install] (Ignition's ValidateInstallSection).
+    if (has(u.contents) && validateUnitContents(u.contents) === undefined && !hasInstallSection(u.contents)) {
+      out.warn([...at, 'units', i, 'contents'], `unit ${JSON.stringify(u.name)} is enabled, but has no install section so enable does nothing`);
     }
-    const m = /^([^@]+)@[^.]+(\.[^.]+)$/.exec(u.name ?? '');
+    // An enabled instance "x@y.service" of a template "x@.service" in the config whose contents
+    // have no [Install] option (Ignition's Systemd.Validate, .service only).
+    const m = /^(.+?)@(.+?)\.service$/.exec(u.name ?? '');
     if (!m) return;
-    const template = byName.get(`${m[1]}@${m[2]}`);
+    const templateName = `${m[1]}@.service`;
+    const template = byName.get(templateName);
     if (template && has(template.contents) && validateUnitContents(template.contents) === undefined && !hasInstallSection(template.contents)) {
-      out.warn([...at, 'units', i, 'contents'], `template unit ${JSON.stringify(template.name)} for ${JSON.stringify(u.name)} doesn't have Install section`);
+      out.warn([...at, 'units', i, 'contents'], `template unit ${JSON.stringify(templateName)} for ${JSON.stringify(u.name)} doesn't have Install section`);
     }
   });
 }

@@ -19,31 +19,65 @@ function firstSectionStart(contents: string): number {
   return -1;
 }
 
-/** The section names of a unit file, or an error message in go-systemd's words. */
-export function parseUnitSections(contents: string): { sections: string[] } | { error: string } {
+/**
+ * The section names of a unit file and, for each option, the section it is in (go-systemd
+ * returns options only: a section with no option in it is invisible to Ignition's checks), or an
+ * error message in go-systemd's words. A character-level copy of the behaviour of go-systemd's
+ * unit.Deserialize lexer (measured against ignition-validate), including its oddities: a section
+ * name runs to the next "]" even across lines, and text after "]" on that line is an error.
+ */
+export function parseUnitSections(contents: string): { sections: string[]; optionSections: string[] } | { error: string } {
   const sections: string[] = [];
+  const optionSections: string[] = [];
   const start = firstSectionStart(contents);
-  if (start < 0) return { sections };
-  const lines = contents.slice(start).split(/\r?\n/);
-  let continuation = false;
-  for (let n = 0; n < lines.length; n++) {
-    const line = lines[n].trim();
-    if (continuation) {
-      continuation = line.endsWith('\\');
+  if (start < 0) return { sections, optionSections };
+  const t = contents;
+  let i = start;
+  const skipLine = () => {
+    const nl = t.indexOf('\n', i);
+    i = nl < 0 ? t.length : nl + 1;
+  };
+  while (i < t.length) {
+    const c = t[i];
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
+      i++;
       continue;
     }
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    if (line.startsWith('[')) {
-      const end = line.indexOf(']');
-      if (end < 0) return { error: 'unable to find end of section' };
-      sections.push(line.slice(1, end));
+    if (c === '#' || c === ';') {
+      skipLine();
       continue;
     }
-    // go-systemd reads an option name up to "=": a newline first is an error, the end of text "EOF".
-    if (!line.includes('=')) return { error: n < lines.length - 1 ? 'unexpected newline encountered while parsing option name' : 'EOF' };
-    continuation = line.endsWith('\\');
+    if (c === '[') {
+      const close = t.indexOf(']', i + 1);
+      if (close < 0) return { error: 'unable to find end of section' };
+      sections.push(t.slice(i + 1, close));
+      i = close + 1;
+      const nl = t.indexOf('\n', i);
+      const rest = t.slice(i, nl < 0 ? t.length : nl).trim();
+      if (rest !== '') return { error: `found garbage after section name : ${JSON.stringify(rest)}` };
+      i = nl < 0 ? t.length : nl + 1;
+      continue;
+    }
+    // An option: its name runs to "="; a newline first is an error, the end of text is "EOF".
+    const eq = t.indexOf('=', i);
+    const nl = t.indexOf('\n', i);
+    if (eq < 0) return { error: nl < 0 ? 'EOF' : 'unexpected newline encountered while parsing option name' };
+    if (nl >= 0 && nl < eq) return { error: 'unexpected newline encountered while parsing option name' };
+    optionSections.push(sections[sections.length - 1]);
+    // The value runs to the end of the line; a backslash before the newline continues it.
+    i = eq + 1;
+    for (;;) {
+      const end = t.indexOf('\n', i);
+      if (end < 0) {
+        i = t.length;
+        break;
+      }
+      const line = t.slice(i, end).replace(/\r$/, '');
+      i = end + 1;
+      if (!line.endsWith('\\')) break;
+    }
   }
-  return { sections };
+  return { sections, optionSections };
 }
 
 /** undefined when valid, else "invalid unit content: …" as Ignition reports it. */
@@ -53,10 +87,12 @@ export function validateUnitContents(contents: string | undefined): string | und
   return 'error' in parsed ? `invalid unit content: ${parsed.error}` : undefined;
 }
 
+/** Whether an option sits in [Install] (an empty [Install] does not count, as in Ignition). */
 export function hasInstallSection(contents: string): boolean {
   const parsed = parseUnitSections(contents);
-  return 'sections' in parsed && parsed.sections.includes('Install');
+  return 'optionSections' in parsed && parsed.optionSections.includes('Install');
 }
+
 
 const UNIT_TYPES = ['.service', '.socket', '.device', '.mount', '.automount', '.swap', '.target', '.path', '.timer', '.snapshot', '.slice', '.scope'];
 
