@@ -48,8 +48,8 @@ describe.skipIf(!!skipAll)(`Ignition blackbox corpus replay${skipAll ? ` (skippe
     plan = planRuns(corpus.cases, target);
     process.stderr.write(`blackbox: ${target.versionText} (${bin}); ${plan.runs.length} runs, concurrency ${concurrency}; expected failures from ${target.knownFailuresFile}\n`);
     // CI must stay within 10 minutes: past the budget, remaining runs are reported (as errors),
-    // not run. Default 570 s for the CI selection, none for the longer selections.
-    const budgetS = Number(process.env.BLACKBOX_BUDGET_S ?? ((process.env.BLACKBOX_VERSIONS || 'ci') === 'ci' ? 570 : 0));
+    // not run. Default 540 s for the CI selection, none for the longer selections.
+    const budgetS = Number(process.env.BLACKBOX_BUDGET_S ?? ((process.env.BLACKBOX_VERSIONS || 'ci') === 'ci' ? 540 : 0));
     const startedAt = Date.now();
     // A small pool: each test awaits its own run's promise.
     const queue = [...plan.runs];
