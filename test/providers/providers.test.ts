@@ -334,6 +334,9 @@ describe('media and local providers', () => {
     expect(() => decodeGuestinfo(CFG, 'rot13')).toThrow(/unsupported/);
     const env = testEnv(scratch(), { vmwareGuestinfo: { 'ignition.config.data': b64(CFG), 'ignition.config.data.encoding': 'base64' } });
     expect((await p('vmware').fetch(providerCtx(env)))?.toString()).toBe(CFG);
+    const ovfEnv = `<?xml version="1.0"?><Environment xmlns:oe="http://schemas.dmtf.org/ovf/environment/1"><PropertySection><Property oe:key="guestinfo.ignition.config.data" oe:value="${b64(CFG)}"/><Property oe:key="guestinfo.ignition.config.data.encoding" oe:value="base64"/></PropertySection></Environment>`;
+    const viaOvf = testEnv(scratch(), { vmwareGuestinfo: { ovfEnv } });
+    expect((await p('vmware').fetch(providerCtx(viaOvf)))?.toString()).toBe(CFG);
     const none = testEnv(scratch(), { vmwareGuestinfo: {} });
     expect(await p('vmware').fetch(providerCtx(none))).toBeNull();
   });

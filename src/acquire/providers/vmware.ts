@@ -4,7 +4,8 @@
 // "info-get guestinfo.KEY"` (Ignition speaks the backdoor port itself; a Node process cannot).
 // Outside a VMware VM (no rpctool, or it fails to reach the hypervisor) this is "no provider",
 // as Ignition's vmcheck.IsVirtualWorld. Values may be injected (KINDLING_VMWARE_GUESTINFO) for
-// tests. Not implemented: the OVF environment fallback (guestinfo.ovfEnv properties).
+// tests. When the guestinfo keys are unset, the same keys are looked up among the properties of
+// the OVF environment (guestinfo.ovfEnv, set by vApp deployments), as Ignition does.
 import { gunzipSync } from 'node:zlib';
 import { KindlingError } from '../../errors.js';
 import { run } from '../../system/exec.js';
@@ -34,7 +35,8 @@ export function decodeGuestinfo(data: string, encoding: string): Buffer {
 
 async function guestinfo(ctx: ProviderContext, key: string): Promise<string> {
   const injected = ctx.env.vmwareGuestinfo;
-  if (injected) return injected[key] ?? '';
+  // guestinfo keys are case-insensitive (VMware writes guestinfo.ovfEnv, Ignition asks for ovfenv).
+  if (injected) return Object.entries(injected).find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1] ?? '';
   let r;
   try {
     r = await run('vmware-rpctool', [`info-get guestinfo.${key}`], { allowFailure: true, timeout: 10_000 });
@@ -50,13 +52,30 @@ async function guestinfo(ctx: ProviderContext, key: string): Promise<string> {
   return r.stdout;
 }
 
+/** The oe:key/oe:value properties of an OVF environment document. */
+export function ovfProperties(xml: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const unescape = (v: string) =>
+    v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#10;/g, '\n').replace(/&amp;/g, '&');
+  for (const m of xml.matchAll(/<(?:[\w-]+:)?Property\b([^>]*)\/?>/g)) {
+    const attrs = m[1]!;
+    const key = /(?:[\w-]+:)?key="([^"]*)"/.exec(attrs)?.[1];
+    const value = /(?:[\w-]+:)?value="([^"]*)"/.exec(attrs)?.[1];
+    if (key !== undefined && value !== undefined) out[unescape(key)] = unescape(value);
+  }
+  return out;
+}
+
 export const vmware: Provider = {
   name: 'vmware',
   source: 'guestinfo.ignition.config.data (+ .encoding) via vmware-rpctool',
   network: false,
   async fetch(ctx) {
-    const data = await guestinfo(ctx, 'ignition.config.data');
-    const encoding = (await guestinfo(ctx, 'ignition.config.data.encoding')).trim();
+    let ovf: Record<string, string> = {};
+    const env = await guestinfo(ctx, 'ovfenv');
+    if (env.trim()) ovf = ovfProperties(env);
+    const data = (await guestinfo(ctx, 'ignition.config.data')) || ovf['guestinfo.ignition.config.data'] || '';
+    const encoding = ((await guestinfo(ctx, 'ignition.config.data.encoding')) || ovf['guestinfo.ignition.config.data.encoding'] || '').trim();
     if (data === '') return null;
     return decodeGuestinfo(data, encoding);
   },
