@@ -20,7 +20,7 @@ function run(bin: string, args: string[]): Promise<{ code: number; output: strin
   return new Promise((resolve) => {
     execFile(bin, args, { encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, output: (stdout + stderr).slice(0, 600) });
+      resolve({ code, output: (stdout + stderr).slice(0, 4000) });
     });
   });
 }
@@ -50,7 +50,7 @@ export async function judgeFiles(bin: string, preArgs: string[], texts: string[]
 /** ignition-validate's verdicts, through the cache. */
 export async function ignitionVerdicts(texts: string[], cacheFile: string): Promise<Verdict[]> {
   const version = execFileSync(IGNITION_VALIDATE, ['-version'], { encoding: 'utf8' }).trim();
-  const key = (t: string): string => createHash('sha256').update(version).update('\0').update(t).digest('hex').slice(0, 32);
+  const key = (t: string): string => createHash('sha256').update(version).update('\0v2\0').update(t).digest('hex').slice(0, 32);
   let cache: Record<string, Verdict> = {};
   if (existsSync(cacheFile)) {
     try {

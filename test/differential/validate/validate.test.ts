@@ -28,21 +28,44 @@ const BINARY_SAMPLE = Number(process.env.DIFF_BINARY_SAMPLE ?? 40);
 interface Judged extends Case {
   ignition: Verdict;
   kindling: Verdict;
+  /** Kindling's error lines in ignition-validate's format, without line/column. */
+  kindlingErrors: string[];
   crash?: string;
   expected?: string;
   knownBug?: string;
 }
 
-function kindlingInProcess(text: string): { verdict: Verdict; crash?: string } {
+function dollar(pointer: string): string {
+  return pointer === '' ? '' : ' at $' + pointer.split('/').slice(1).map((p) => '.' + p.replace(/~1/g, '/').replace(/~0/g, '~')).join('');
+}
+
+/** ignition-validate's error lines, line/column removed, sorted ("couldn't parse config: X" is "error: X"). */
+function ignitionErrors(output: string): string[] {
+  return output
+    .split('\n')
+    .map((l) => l.replace(/^couldn't parse config: /, 'error: '))
+    .filter((l) => l.startsWith('error'))
+    .map((l) => l.replace(/,? ?line \d+ col \d+/, '').replace(/^error at ?:/, 'error:'))
+    .sort();
+}
+
+/** Ignition prints no path for JSON type errors (only line/column): compare those by message. */
+function comparable(ignition: string[], kindling: string[]): boolean {
+  if (ignition.length !== kindling.length) return false;
+  return ignition.every((l, i) => l === kindling[i] || (l.startsWith('error: ') && kindling[i].endsWith(l.slice('error'.length))));
+}
+
+function kindlingInProcess(text: string): { verdict: Verdict; errors: string[]; crash?: string } {
   try {
     const res = parseConfig(text);
-    return { verdict: { valid: true, output: res.report.map((e) => `${e.kind}: ${e.message}`).join('\n') } };
+    return { verdict: { valid: true, output: res.report.map((e) => `${e.kind}: ${e.message}`).join('\n') }, errors: [] };
   } catch (e) {
     if (e instanceof KindlingError) {
-      const lines = [e.message, ...e.entries.filter((x) => x.kind === 'error').map((x) => `${x.message} at ${x.location?.pointer ?? ''}`)];
-      return { verdict: { valid: false, output: lines.join('\n').slice(0, 600) } };
+      const errs = e.entries.filter((x) => x.kind === 'error');
+      const errors = (errs.length ? errs.map((x) => `error${dollar(x.location?.pointer ?? '')}: ${x.message}`) : [`error: ${e.message}`]).sort();
+      return { verdict: { valid: false, output: [e.message, ...errors].join('\n').slice(0, 4000) }, errors };
     }
-    return { verdict: { valid: false, output: String(e) }, crash: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+    return { verdict: { valid: false, output: String(e) }, errors: [], crash: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
   }
 }
 
@@ -87,7 +110,7 @@ describe.skipIf(!hasOracle)('differential validation against ignition-validate 2
     );
     judged = cases.map((c, i) => {
       const k = kindlingInProcess(c.text);
-      const j: Judged = { ...c, ignition: oracle[i], kindling: k.verdict, crash: k.crash };
+      const j: Judged = { ...c, ignition: oracle[i], kindling: k.verdict, kindlingErrors: k.errors, crash: k.crash };
       if (j.ignition.valid !== j.kindling.valid) {
         j.expected = matching(j, EXPECTED);
         if (!j.expected) j.knownBug = matching(j, KNOWN_ENGINE_BUGS);
@@ -102,6 +125,9 @@ describe.skipIf(!hasOracle)('differential validation against ignition-validate 2
       m.cases++;
       if (j.ignition.valid !== j.kindling.valid && !j.expected && !j.knownBug) m.disagree++;
     }
+    // Beyond the verdict: where both reject, do they print the same error lines (path + message)?
+    const bothInvalid = judged.filter((j) => !j.ignition.valid && !j.kindling.valid);
+    const messageMismatch = bothInvalid.filter((j) => !comparable(ignitionErrors(j.ignition.output), j.kindlingErrors));
     const summary = {
       seed: SEED,
       cases: judged.length,
@@ -113,12 +139,22 @@ describe.skipIf(!hasOracle)('differential validation against ignition-validate 2
       agreementRate: (judged.length - disagree.length) / judged.length,
       agreementRateExcludingExpected: (judged.length - disagree.filter((j) => !j.expected).length) / judged.length,
       crashes: judged.filter((j) => j.crash).length,
+      bothInvalid: bothInvalid.length,
+      sameErrorLines: bothInvalid.length - messageMismatch.length,
       byMutation,
     };
     mkdirSync(join(ROOT, '.cache'), { recursive: true });
     writeFileSync(
       join(ROOT, '.cache/differential-validate.json'),
-      JSON.stringify({ summary, unexpected: unexpected.map(({ id, mutation, text, ignition, kindling }) => ({ id, mutation, text, ignition, kindling })) }, null, 1),
+      JSON.stringify(
+        {
+          summary,
+          unexpected: unexpected.map(({ id, mutation, text, ignition, kindling }) => ({ id, mutation, text, ignition, kindling })),
+          errorLineMismatches: messageMismatch.slice(0, 200).map((j) => ({ id: j.id, text: j.text.slice(0, 2000), ignition: ignitionErrors(j.ignition.output), kindling: j.kindlingErrors })),
+        },
+        null,
+        1,
+      ),
     );
     const { byMutation: _b, ...head } = summary;
     console.log('differential validate:', JSON.stringify(head));
