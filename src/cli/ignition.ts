@@ -11,7 +11,9 @@ import { getStage, STAGE_NAMES } from '../../stages/index.js';
 import type { StageContext } from '../../stages/types.js';
 import { acquireBaseConfig, acquireEnvFrom, fullConfig, loadState, saveState } from '../acquire/index.js';
 import { parseGoDuration } from '../acquire/duration.js';
-import { providerNames } from '../acquire/providers/index.js';
+import { makeHttpClient } from '../acquire/http.js';
+import { getProvider, providerNames } from '../acquire/providers/index.js';
+import type { AcquireEnv } from '../acquire/env.js';
 import { parseConfig } from '../config/index.js';
 import { formatError, KindlingError } from '../errors.js';
 import { createLogger, setLogger } from '../log/logger.js';
@@ -52,6 +54,17 @@ function usage(): string {
 function usageError(msg: string, withUsage: boolean): number {
   process.stderr.write(msg + '\n' + (withUsage ? usage() : ''));
   return 2;
+}
+
+/** Ignition's platform Status hook (Equinix Metal's timeline): after each stage, never fatal. */
+async function reportStatus(env: AcquireEnv, platform: string, stage: string, error?: Error): Promise<void> {
+  const p = getProvider(platform);
+  if (!p?.status || stage === 'fetch-offline') return;
+  try {
+    await p.status({ env, offline: false, signal: AbortSignal.timeout(10_000), httpTotal: 10, http: makeHttpClient(false) }, stage, error);
+  } catch (err) {
+    env.log.warn(`failed to report the ${stage} status to the ${platform} platform: ${formatError(err)}`);
+  }
 }
 
 export async function runIgnition(argv: string[]): Promise<number> {
@@ -136,6 +149,7 @@ export async function runIgnition(argv: string[]): Promise<number> {
     await stage.apply(ctx, plan);
     if (stageName !== 'fetch' && stageName !== 'fetch-offline') saveState(ctx.stateFile, state);
     ctx.log.info(`${stageName} passed (${Date.now() - started} ms)`);
+    await reportStatus(env, platform, stageName);
     log.info('Ignition finished successfully');
     return 0;
   } catch (err) {
@@ -144,6 +158,7 @@ export async function runIgnition(argv: string[]): Promise<number> {
     ctx.log.error(line);
     if (err instanceof KindlingError) for (const e of err.entries) ctx.log.error(`  ${e.kind}: ${e.message}${e.location ? ' at ' + (e.location.pointer || '/') : ''}`);
     if (!b['log-to-stdout'] && !process.stderr.isTTY) process.stderr.write(`kindling: ${line}\n`);
+    await reportStatus(env, platform, stageName, err instanceof Error ? err : new Error(String(err)));
     try {
       if (state && stageName !== 'fetch' && stageName !== 'fetch-offline') saveState(ctx.stateFile, state);
     } catch {

@@ -208,6 +208,23 @@ describe('digitalocean and packet', () => {
   });
 });
 
+describe('packet status (instance timeline)', () => {
+  it('posts the stage outcome to phone_home_url/../events', async () => {
+    const posts: string[] = [];
+    const s = await fake({
+      '/events': { method: 'POST', handler: (_req, body) => (posts.push(body.toString()), { status: 200 }) },
+    });
+    s.routes.set('/metadata', { body: JSON.stringify({ phone_home_url: `${s.url}/phone-home` }) });
+    const env = testEnv(scratch(), { metadataBase: s.url });
+    await p('packet').status!(providerCtx(env), 'files');
+    await p('packet').status!(providerCtx(env), 'disks', new Error('boom'));
+    expect(posts.map((x) => JSON.parse(x))).toEqual([
+      { state: 'running', message: '[files] Ignition status: finished successfully' },
+      { state: 'failed', message: '[disks] Ignition error: boom' },
+    ]);
+  });
+});
+
 describe('single-GET providers (404 = no config)', () => {
   for (const [name, path] of [
     ['aliyun', '/latest/user-data'],

@@ -38,6 +38,8 @@ export interface Provider {
   /** Whether fetching may need the network (true: fetch-offline signals neednet at once). */
   network: boolean;
   fetch(ctx: ProviderContext): Promise<Buffer | null>;
+  /** Reports a stage's outcome to the platform after it ran (Ignition's Status; Equinix Metal's timeline). */
+  status?(ctx: ProviderContext, stage: string, error?: Error): Promise<void>;
   /** Hostname and SSH keys, where Flatcar consumes them. */
   metadata?(ctx: ProviderContext): Promise<PlatformMetadata>;
 }
