@@ -5,14 +5,14 @@
 // logs to the kernel log with systemd.log_target=kmsg, so both engines are timed the same way)
 // and as Kindling's stage wrapper reported it.
 // Usage: node bench/boot.mjs [--reuse] [--config FILE]
-//   --reuse: keep initramfs images already in .cache/qemu-test (from the tests or a previous run)
+//   --reuse: keep initramfs images already in .cache/bench (from bench/initramfs.mjs or a previous run)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const work = join(repo, '.cache', 'qemu-test');
+const work = join(repo, '.cache', 'bench');
 mkdirSync(work, { recursive: true });
 const reuse = process.argv.includes('--reuse');
 const ci = process.argv.indexOf('--config');

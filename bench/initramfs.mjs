@@ -2,14 +2,14 @@
 // What Kindling adds to an initramfs, next to what Debian's Ignition 2.14 module adds: builds the
 // three flavours of qemu/initramfs.sh (base, base+kindling, base+ignition) for the same kernel
 // and prints their zstd sizes, the differences, and the biggest files each engine brings.
-// Usage: node bench/initramfs.mjs [--reuse]   (--reuse: keep images already in .cache/qemu-test)
+// Usage: node bench/initramfs.mjs [--reuse]   (--reuse: keep images already in .cache/bench)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const work = join(repo, '.cache', 'qemu-test');
+const work = join(repo, '.cache', 'bench');
 mkdirSync(work, { recursive: true });
 const reuse = process.argv.includes('--reuse');
 

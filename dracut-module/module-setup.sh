@@ -32,7 +32,27 @@ install() {
     stripped="$DRACUT_TMPDIR/kindling-node"
     strip --strip-all -o "$stripped" "$node"
     inst_binary "$stripped" /usr/bin/node
-    inst_simple "$kindling" /usr/bin/kindling
+    # The bundle, a V8 code cache for it made by this very node, and the loader that uses it
+    # (kindling-loader.cjs says why). The cache comes from a dry-run `plan` of a config that
+    # touches every stage and a fetch-offline of it, so most functions a stage runs are already
+    # compiled: on the host a stage's CPU time went from 115 to 81 ms (node alone: 52 ms).
+    # Both warm-up runs only read the host and write under $cachedir.
+    local cachedir="$DRACUT_TMPDIR/kindling-cache"
+    mkdir -p "$cachedir/root" "$cachedir/run"
+    cp "$kindling" "$cachedir/kindling.js"
+    KINDLING_BUNDLE="$cachedir/kindling.js" "$stripped" "$moddir/kindling-loader.cjs" --make-cache \
+        plan "$moddir/warmup.ign" --disk /dev/vda=10G --root "$cachedir/root" >/dev/null 2>&1 || true
+    KINDLING_BUNDLE="$cachedir/kindling.js" IGNITION_CONFIG_FILE="$moddir/warmup.ign" \
+        "$stripped" "$moddir/kindling-loader.cjs" --make-cache -platform file -stage fetch-offline \
+        -config-cache "$cachedir/run/config.json" -state-file "$cachedir/run/state" \
+        -neednet "$cachedir/run/neednet" -log-to-stdout >/dev/null 2>&1 || true
+    inst_simple "$cachedir/kindling.js" /usr/lib/kindling/kindling.js
+    if [[ -s $cachedir/kindling.js.cache ]]; then
+        inst_simple "$cachedir/kindling.js.cache" /usr/lib/kindling/kindling.js.cache
+    else
+        dwarn "kindling: no code cache made; stages will compile the bundle at every start"
+    fi
+    inst_simple "$moddir/kindling-loader.cjs" /usr/bin/kindling
     chmod 0755 "$initdir/usr/bin/kindling"
 
     # What the stages run (the files stage uses the target root's own tools through chroot-free
