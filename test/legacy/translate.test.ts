@@ -112,6 +112,15 @@ describe('spec 1 (ignitionVersion 1)', () => {
     const fmt = structuredClone(v1);
     fmt.storage.filesystems[0].format = 'ntfs';
     expect(failure(fmt, '1').location?.pointer).toBe('/storage/filesystems/0/format');
+
+    // Ignition's own v1 test: a relative filesystem device is "path not absolute" at the device.
+    const dev = failure({ ignitionVersion: 1, storage: { filesystems: [{ device: 'this/is/a/relative/path', format: 'ext4' }] } }, '1');
+    expect(dev.location?.pointer).toBe('/storage/filesystems/0/device');
+    expect(dev.message).toContain('path not absolute');
+
+    const unit = structuredClone(v1);
+    unit.systemd.units[0].name = 'etcd2';
+    expect(failure(unit, '1').location?.pointer).toBe('/systemd/units/0/name');
   });
 
   test('a spec 1 filesystem created without force cannot be translated', () => {
