@@ -123,6 +123,21 @@ describe('file platform', () => {
   });
 });
 
+describe('a metadata service that never answers', () => {
+  it('fetch fails within -fetch-timeout with one line naming the stage, platform, URL and cause', async () => {
+    const dir = scratch();
+    const { freePort } = await import('../providers/fake-metadata.js');
+    const port = await freePort();
+    const t0 = Date.now();
+    const r = await run(bin, [...stageArgs(dir, 'aws', 'fetch'), '-fetch-timeout', '2s'], sandboxEnv(dir, { KINDLING_METADATA_BASE: `http://127.0.0.1:${port}` }));
+    const took = Date.now() - t0;
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`fetch failed \\(platform aws\\): http://127\\.0\\.0\\.1:${port}/2019-10-01/user-data: .*connection refused`));
+    expect(took).toBeLessThan(8000);
+    expect(existsSync(join(dir, 'ignition.json'))).toBe(false);
+  });
+});
+
 describe('qemu platform (fw_cfg directory injected)', () => {
   it('fetch-offline reads opt/org.flatcar-linux/config; a config needing the network -> neednet, then fetch completes it', async () => {
     const dir = scratch();
