@@ -202,6 +202,11 @@ describe.skipIf(!hasOracle)('differential validation against ignition-validate 2
     const sample = judged.filter((_j, i) => i % step === 0).slice(0, BINARY_SAMPLE);
     const verdicts = await judgeFiles(process.execPath, [bin, 'validate'], sample.map((j) => j.text), 2);
     const mismatches = sample.flatMap((j, i) => (verdicts[i].valid !== j.kindling.valid ? [`${j.id}: binary says ${verdicts[i].output.split('\n')[0]}`] : []));
+    // The CLI prints ignition-validate's format: count samples whose whole output (errors and
+    // warnings, with line and column) is identical to ignition-validate's.
+    const lines = (out: string): string => out.split('\n').map((l) => l.replace(/^kindling: /, '').trim()).filter(Boolean).sort().join('\n');
+    const identical = sample.filter((j, i) => lines(verdicts[i].output) === lines(j.ignition.output)).length;
+    console.log(`binary sample: ${sample.length} configs, ${sample.length - mismatches.length} same verdict as parseConfig, ${identical} print exactly what ignition-validate prints`);
     expect(mismatches).toEqual([]);
   }, 300_000);
 });
