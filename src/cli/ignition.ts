@@ -159,11 +159,7 @@ export async function runIgnition(argv: string[]): Promise<number> {
     if (err instanceof KindlingError) for (const e of err.entries) ctx.log.error(`  ${e.kind}: ${e.message}${e.location ? ' at ' + (e.location.pointer || '/') : ''}`);
     if (!b['log-to-stdout'] && !process.stderr.isTTY) process.stderr.write(`kindling: ${line}\n`);
     await reportStatus(env, platform, stageName, err instanceof Error ? err : new Error(String(err)));
-    try {
-      if (state && stageName !== 'fetch' && stageName !== 'fetch-offline') saveState(ctx.stateFile, state);
-    } catch {
-      /* the failure above is what matters */
-    }
+    // Like Ignition, a failed stage leaves the state file as it was.
     return 1;
   }
 }
