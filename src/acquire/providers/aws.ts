@@ -6,6 +6,7 @@
 import { KindlingError } from '../../errors.js';
 import { FetchError } from '../../resources/errors.js';
 import { endpoint } from '../env.js';
+import { NeedNetError } from '../errors.js';
 import { getText, getUserData } from './common.js';
 import type { PlatformMetadata, Provider, ProviderContext } from './types.js';
 
@@ -29,7 +30,7 @@ async function imdsToken(ctx: ProviderContext): Promise<string | undefined> {
     const t = r?.body.toString('utf8').trim();
     return t ? t : undefined;
   } catch (err) {
-    if (ctx.signal.aborted) throw err;
+    if (ctx.signal.aborted || err instanceof NeedNetError) throw err;
     if (err instanceof FetchError || err instanceof KindlingError) {
       ctx.env.log.info(`IMDSv2 token not available (${err.message}); falling back to IMDSv1`);
       return undefined;
