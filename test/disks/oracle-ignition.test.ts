@@ -22,6 +22,15 @@ const cases = (corpus.cases as Array<Record<string, unknown>>).filter(
   (c) => /tests\/(positive|negative)\/partitions\//.test(c.sourceFile as string) && (c.registeredVersions as string[]).some((v) => SUPPORTED.includes(v)),
 );
 
+// Where Ignition 2.14 (2022) itself fails a case that the corpus (Ignition 2.26) calls positive.
+const ORACLE_TOO_OLD: Record<string, RegExp> = {
+  // 2.14 does not retry `sgdisk --zap-all`, which exits 2 on a corrupted table (fixed upstream later,
+  // coreos/fedora-coreos-tracker#1596); Kindling zaps the table itself.
+  'partition.wipebadtable': /zap-all/,
+  // 2.14's validation rejects this config at 3.3.0 ("config is not valid"); newer Ignition accepts it.
+  'partitions.complex': /config is not valid/,
+};
+
 // Async on purpose: the systemd shim answering Ignition lives in this process, so a blocking
 // spawnSync would deadlock it.
 function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
@@ -59,7 +68,9 @@ afterAll(async () => {
   await shim?.close();
 });
 
-describe.skipIf(!existsSync(IGNITION)).concurrent('Kindling vs Ignition 2.14 on the partition cases', () => {
+// Sequential: with several Ignition processes at once the shim answers late and Ignition gives up
+// waiting for devices. Takes about 2 minutes, so it runs only when asked: KINDLING_ORACLE=1.
+describe.skipIf(!existsSync(IGNITION) || !process.env.KINDLING_ORACLE)('Kindling vs Ignition 2.14 on the partition cases', () => {
   for (const c of cases) {
     it(`${c.kind} ${c.name}`, async () => {
       const a = new LoopLab('kindling-oracle-k-');
@@ -88,7 +99,14 @@ describe.skipIf(!existsSync(IGNITION)).concurrent('Kindling vs Ignition 2.14 on 
           kindlingWhy = (e as Error).message;
         }
         const ign = await runIgnition(join(b.dir, 'ign'), textFor(devsB));
-        expect({ kindling: kindlingOk, why: kindlingOk ? '' : kindlingWhy }).toEqual({ kindling: ign.ok, why: kindlingOk ? '' : kindlingWhy });
+        const tooOld = ORACLE_TOO_OLD[c.name as string];
+        if (tooOld && !ign.ok) {
+          expect(ign.out).toMatch(tooOld);
+          expect(kindlingWhy).toBe('');
+          return;
+        }
+        const ignWhy = ign.out.split('\n').filter((l) => /CRITICAL|failed/.test(l)).slice(-2).join(' | ');
+        expect({ kindling: kindlingOk, why: kindlingOk ? '' : kindlingWhy }, `ignition: ${ign.ok ? 'ok' : ignWhy}`).toEqual({ kindling: ign.ok, why: kindlingOk ? '' : kindlingWhy });
         if (c.kind === 'positive') expect(ign.ok, `ignition: ${ign.out.split('\n').filter((l) => /CRITICAL|ERROR/.test(l)).join(' | ')}`).toBe(true);
         if (!ign.ok) return;
         // GUIDs that are not random: given in the config or already on the input disks.
