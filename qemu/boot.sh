@@ -92,7 +92,7 @@ else
   args+=(-nic none)
 fi
 
-start=$(date +%s.%N)
+start=$(date +%s%N)
 qemu-system-x86_64 "${args[@]}" &
 qpid=$!
 trap 'kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true' EXIT
@@ -110,8 +110,7 @@ while :; do
     rc=0
     break
   fi
-  elapsed=$(echo "$(date +%s.%N) - $start" | bc)
-  if (($(echo "$elapsed > $timeout" | bc))); then
+  if (( ($(date +%s%N) - start) / 1000000000 >= timeout )); then
     status="timeout after ${timeout}s"
     rc=124
     break
@@ -121,6 +120,6 @@ done
 kill "$qpid" 2>/dev/null || true
 wait "$qpid" 2>/dev/null || true
 trap - EXIT
-wall=$(echo "$(date +%s.%N) - $start" | bc)
-echo "boot.sh: $status, wall ${wall}s" >&2
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "boot.sh: $status, wall $((ms / 1000)).$(printf %03d $((ms % 1000)))s" >&2
 exit "$rc"

@@ -82,11 +82,11 @@ esac
 
 # dracut matches module names between single spaces: no newlines in the list.
 mods=$(echo $mods)
-start=$(date +%s.%N)
+start=$(date +%s%N)
 dracutbasedir=$base dracut --quiet --force --no-hostonly --no-hostonly-cmdline \
   --conf /dev/null --confdir "$work/conf.d" \
   --kver "$KVER" --kmoddir "$KMODDIR" \
   -m "$mods" --drivers "$drivers" --compress "zstd -$zstd_level -q -T0" "${extra[@]}" \
   "$out"
-secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo '?')
-echo "initramfs.sh: $flavour -> $out ($(stat -c %s "$out") bytes, ${secs}s)" >&2
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "initramfs.sh: $flavour -> $out ($(stat -c %s "$out") bytes, $((ms / 1000)).$(printf %03d $((ms % 1000)))s)" >&2
