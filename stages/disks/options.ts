@@ -20,21 +20,26 @@ export interface DisksOptions {
   inInitrd: boolean;
   /** Intent journal and generated LUKS key files (default /run/kindling/disks). */
   stateDir: string;
+  /** How long to wait for a device the config names to appear (default 30 s in the initrd, else 2 s; 0 in dry-runs). */
+  deviceTimeoutMs: number;
   /** Who writes partition tables: Kindling's own GPT writer (default) or sgdisk. */
   gptWriter: 'kindling' | 'sgdisk';
 }
 
 export function disksOptions(ctx: StageContext): DisksOptions {
   const o = (ctx.options ?? {}) as Record<string, unknown>;
+  const inInitrd = existsSync('/etc/initrd-release');
+  const dryRun = o.dryRun === true;
   return {
+    deviceTimeoutMs: typeof o.deviceTimeoutMs === 'number' ? o.deviceTimeoutMs : dryRun ? 0 : inInitrd ? 30_000 : 2_000,
     diskArgs: Array.isArray(o.disks) ? (o.disks as DiskArg[]) : [],
     deviceMap: (o.deviceMap as Record<string, string>) ?? {},
     assumeFlatcarLayout: o.assumeFlatcarLayout === true,
-    dryRun: o.dryRun === true,
+    dryRun,
     candidateDisks: Array.isArray(o.candidateDisks) ? (o.candidateDisks as string[]) : undefined,
     rootDisk: typeof o.rootDisk === 'string' ? o.rootDisk : undefined,
     growRoot: o.growRoot !== false,
-    inInitrd: existsSync('/etc/initrd-release'),
+    inInitrd,
     stateDir: typeof o.stateDir === 'string' ? o.stateDir : (process.env.KINDLING_DISKS_STATE_DIR ?? '/run/kindling/disks'),
     gptWriter: o.gptWriter === 'sgdisk' ? 'sgdisk' : 'kindling',
   };

@@ -9,7 +9,7 @@ import { KindlingError, toPointer } from '../../src/errors.js';
 import type { PlannedOp, Plan, StageContext } from '../types.js';
 import { probeDisk, partitionDevicePath, isPartitionName, parentDiskName, partitionNumberOf, type DiskInfo } from '../../src/disk/probe.js';
 import { probeFilesystem, NO_FS, type FsInfo } from '../../src/disk/blkid.js';
-import { parseByPath, resolveExisting } from '../../src/disk/resolve.js';
+import { parseByPath, resolveExisting, udevSettle } from '../../src/disk/resolve.js';
 import { sameGuid, FLATCAR_RESIZE_TYPE } from '../../src/disk/guid.js';
 import { imaginedFlatcarDisk, FLATCAR_IMAGE_BYTES } from '../../src/disk/flatcar-layout.js';
 import { planDiskTable, type DiskTablePlan, type PartitionStep, type TablePartition } from './plan-partitions.js';
@@ -218,6 +218,25 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
   return { stage: 'disks', ops, warnings };
 }
 
+/**
+ * Devices may still be appearing (the initrd starts before every disk is probed): like Ignition,
+ * wait for a device the config names — up to options.deviceTimeoutMs — before calling it missing.
+ */
+async function waitAndResolve(path: string, o: DisksOptions): Promise<string | undefined> {
+  const deadline = Date.now() + o.deviceTimeoutMs;
+  let settled = false;
+  for (;;) {
+    const real = await resolveExisting(path, o.candidateDisks);
+    if (real || Date.now() >= deadline) return real;
+    if (!settled) {
+      settled = true;
+      await udevSettle();
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 function toolExists(tool: string): boolean {
   const path = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
   return path.split(':').some((d) => d && existsSync(`${d}/${tool}`));
@@ -241,7 +260,7 @@ async function probeKnownDisk(name: string, pointer: string, o: DisksOptions, wa
     const { info, fs } = imaginedFlatcarDisk(name, size);
     return { name, actual: name, imagined: true, info, fsHints: fs, final: tableOf(info), pointer };
   }
-  const real = await resolveExisting(mapped ?? name, o.candidateDisks);
+  const real = await waitAndResolve(mapped ?? name, o);
   if (!real) refuse(pointer, `disk ${name} does not exist`);
   const info = probeDisk(real);
   if (info.isBlockDevice && isPartitionName(basename(real))) refuse(pointer, `${name} is a partition (${real}), not a whole disk`);
@@ -378,7 +397,7 @@ async function resolveTarget(path: string, known: KnownDisk[], raids: Map<string
     }
     return { kind: 'device', device: path };
   }
-  const real = await resolveExisting(o.deviceMap[path] ?? path, o.candidateDisks);
+  const real = await waitAndResolve(o.deviceMap[path] ?? path, o);
   if (!real) return undefined;
   // A partition of a known disk reached through a link: treat it as that partition.
   const name = basename(real);

@@ -13,7 +13,7 @@ import { writeGptFd } from '../../src/disk/gpt.js';
 import { mdadmCreateArgs } from '../../stages/disks/raid.js';
 import { clevisConfig } from '../../stages/disks/luks.js';
 import { LoopLab, sh, blkid, partNode } from './loopdisk.js';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, symlinkSync } from 'node:fs';
 
 const lab = new LoopLab('kindling-luks-');
 afterAll(() => lab.cleanup());
@@ -94,9 +94,23 @@ describe('RAID', () => {
     expect(mdadmCreateArgs({ name: 'd', level: 'raid5', spares: 1 }, ['/a', '/b', '/c', '/d'])).toEqual(['--create', '/dev/md/d', '--force', '--run', '--homehost', 'any', '--level', 'raid5', '--raid-devices', '3', '--spare-devices', '1', '/a', '/b', '/c', '/d']);
   });
 
+  it('waits for a disk that appears late (as udev would make it), and refuses one that never does', async () => {
+    const dev = twoPartitionDisk('late');
+    const link = join(lab.dir, 'late-disk');
+    const cfg = JSON.stringify({ ignition: { version: '3.4.0' }, storage: { disks: [{ device: link, partitions: [{ number: 1, label: 'a' }] }] } });
+    const ctx = (timeout: number) => localContext({ config: parseConfig(cfg).config, root: lab.dir, options: { stateDir: join(lab.dir, 'st-late'), candidateDisks: [dev], deviceTimeoutMs: timeout } });
+    const never = await disksStage.plan(ctx(0)).catch((e) => e);
+    expect(never.location.pointer).toBe('/storage/disks/0');
+    setTimeout(() => symlinkSync(dev, link), 600);
+    const t0 = Date.now();
+    const plan = await disksStage.plan(ctx(5000));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    expect(plan.ops.map((o) => o.kind)).toEqual(['partition.keep', 'partition.commit']);
+  });
+
   it('refuses a filesystem on a device nothing creates', async () => {
     const cfg = JSON.stringify({ ignition: { version: '3.4.0' }, storage: { filesystems: [{ device: '/dev/md/nothing', format: 'ext4' }] } });
-    const err = await disksStage.plan(localContext({ config: parseConfig(cfg).config, root: lab.dir, options: { stateDir: join(lab.dir, 'st-n'), candidateDisks: [] } })).catch((e) => e);
+    const err = await disksStage.plan(localContext({ config: parseConfig(cfg).config, root: lab.dir, options: { stateDir: join(lab.dir, 'st-n'), candidateDisks: [], deviceTimeoutMs: 0 } })).catch((e) => e);
     expect(err.location.pointer).toBe('/storage/filesystems/0/device');
   });
 });
