@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createFlatcarImage, FLATCAR_LAYOUT, imaginedFlatcarDisk } from '../../src/disk/flatcar-layout.js';
 import { probeDisk } from '../../src/disk/probe.js';
+import { attachImage } from '../../src/disk/loop.js';
+import { existsSync } from 'node:fs';
 
 const dir = mkdtempSync(join(tmpdir(), 'kindling-flatcar-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,6 +35,20 @@ describe('createFlatcarImage', () => {
     }
     // sparse: far less allocated than the apparent size
     expect(statSync(img).blocks * 512).toBeLessThan(200 * 1024 ** 2);
+  });
+
+  it('attaches an image with its partition nodes and detaches it again', async () => {
+    const img = join(dir, 'fc2.img');
+    await createFlatcarImage(img, 9 * 1024 ** 3, { filesystems: false });
+    const a = await attachImage(img);
+    try {
+      for (const n of [1, 2, 3, 4, 6, 7, 9]) expect(existsSync(`${a.device}p${n}`)).toBe(true);
+      expect(existsSync(`${a.device}p5`)).toBe(false);
+    } finally {
+      await a.detach();
+    }
+    expect(existsSync(`${a.device}p9`)).toBe(false);
+    expect(execFileSync('losetup', ['-a']).toString()).not.toContain(img);
   });
 
   it('imagines the same table for dry-runs, with the backup header misplaced on a bigger disk', () => {
