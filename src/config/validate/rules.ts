@@ -56,6 +56,7 @@ export const MSG = {
   invalidLuksKeyFile: 'invalid key-file source',
   clevisPinRequired: 'missing required custom clevis pin',
   clevisConfigRequired: 'missing required custom clevis config',
+  clevisPinUnsupported: 'unsupported clevis pin',
   clevisCustomWithOthers: 'cannot use custom clevis config with tpm2, tang, or threshold',
   tangThumbprintRequired: 'thumbprint is required',
   tangAdvertisement: 'advertisement is not valid JSON',
@@ -395,10 +396,18 @@ export function validateLuks(l: Luks, at: Path, out: Findings): void {
   if (validateUrlNilOk(l.keyFile?.source) !== undefined) out.error([...at, 'keys'], MSG.invalidLuksKeyFile);
 }
 
-export function validateClevisCustom(c: ClevisCustom, at: Path, out: Findings): void {
-  if (!has(c.pin) && !has(c.config) && c.needsNetwork !== true) return;
-  if (!has(c.pin)) out.error([...at, 'pin'], MSG.clevisPinRequired);
-  else if (!has(c.config)) out.error([...at, 'config'], MSG.clevisConfigRequired);
+/**
+ * A custom clevis object with a pin or config needs both. Within a config (`inConfig`), the pin must
+ * also be tpm2, tang or sss ("unsupported clevis pin"; Ignition checks that outside ClevisCustom's
+ * own Validate). Spec 3.2 ignores needsNetwork alone and calls an empty pin "unsupported"; errors
+ * come pin first, as ignition-validate 2.14 prints them.
+ */
+export function validateClevisCustom(c: ClevisCustom, at: Path, out: Findings, minor?: Minor, inConfig = false): void {
+  const spec32 = minor === 2;
+  if (!has(c.pin) && !has(c.config) && (spec32 || c.needsNetwork !== true)) return;
+  if (!has(c.pin)) out.error([...at, 'pin'], spec32 ? MSG.clevisPinUnsupported : MSG.clevisPinRequired);
+  else if (inConfig && !['tpm2', 'tang', 'sss'].includes(c.pin)) out.error([...at, 'pin'], MSG.clevisPinUnsupported);
+  if (!has(c.config)) out.error([...at, 'config'], MSG.clevisConfigRequired);
 }
 
 export function validateTang(t: Tang, at: Path, out: Findings): void {

@@ -110,7 +110,7 @@ export function validateTree(cfg: Config, minor: Minor): Findings {
       const lat: Path = [...at, 'luks', i];
       R.validateLuks(l, lat, out);
       resource(l.keyFile, [...lat, 'keyFile']);
-      if (l.clevis?.custom) R.validateClevisCustom(l.clevis.custom, [...lat, 'clevis', 'custom'], out);
+      if (l.clevis?.custom) R.validateClevisCustom(l.clevis.custom, [...lat, 'clevis', 'custom'], out, minor, true);
       (l.clevis?.tang ?? []).forEach((t, j) => R.validateTang(t, [...lat, 'clevis', 'tang', j], out));
       checkDuplicates([{ name: [...lat, 'clevis', 'tang'], items: l.clevis?.tang }], (t) => t.url, out);
     });

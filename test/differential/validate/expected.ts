@@ -92,17 +92,4 @@ export const KNOWN_ENGINE_BUGS: ExpectedDisagreement[] = [
     kindling: 'valid',
     applies: (_cfg, text) => text.startsWith('{"storage":{"files":[{"path":"rel"}]},"ignition":'),
   },
-  {
-    id: 'clevis-custom-pin',
-    reason:
-      'Ignition accepts only the clevis pins tpm2, tang and sss in luks[].clevis.custom.pin ' +
-      '("unsupported clevis pin"); Kindling accepts any pin.',
-    ignition214: 'invalid',
-    kindling: 'valid',
-    applies: (cfg) =>
-      list(obj(cfg.storage).luks).some((l) => {
-        const pin = obj(obj(l.clevis).custom).pin;
-        return typeof pin === 'string' && pin !== '' && !['tpm2', 'tang', 'sss'].includes(pin);
-      }),
-  },
 ];

@@ -10,7 +10,22 @@ import { IGNITION_VALIDATE, judgeFiles } from './oracle.js';
 
 const HASH = 'sha512-' + 'a'.repeat(128);
 const cfg = (version: string, rest: object): string => JSON.stringify({ ignition: { version, ...rest } });
+const luks = (version: string, clevis: object): string =>
+  JSON.stringify({ ignition: { version }, storage: { luks: [{ name: 'cl', device: '/dev/x', clevis }] } });
+const CLEVIS = [
+  { custom: { pin: 'nope', config: '{}' } },
+  { custom: { pin: 'nope' } },
+  { custom: { pin: 'tpm2' } },
+  { custom: { pin: '', config: '{}' } },
+  { custom: { config: '{}' } },
+  { custom: { needsNetwork: true } },
+  { custom: { pin: '', config: '' } },
+  { custom: { pin: 'TPM2', config: '{}' } },
+  { custom: { pin: 'sss', config: '{}' } },
+];
 const CASES = [
+  // custom clevis pins: tpm2/tang/sss only; 3.2 and 3.3 differ on empty pins and needsNetwork alone
+  ...['3.2.0', '3.3.0'].flatMap((v) => CLEVIS.map((c) => luks(v, c))),
   // gs:// exists from spec 3.2, arn: from 3.4
   ...['3.0.0', '3.1.0', '3.2.0', '3.3.0'].flatMap((v) => [cfg(v, { config: { merge: [{ source: 'gs://bucket/obj' }] } }), cfg(v, { config: { merge: [{ source: 'arn:aws:s3:::bucket/key' }] } })]),
   // config references: source optional in 3.0, required from 3.1; a 3.0 CA source is a plain string
