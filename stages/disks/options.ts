@@ -41,6 +41,6 @@ export function disksOptions(ctx: StageContext): DisksOptions {
     growRoot: o.growRoot !== false,
     inInitrd,
     stateDir: typeof o.stateDir === 'string' ? o.stateDir : (process.env.KINDLING_DISKS_STATE_DIR ?? '/run/kindling/disks'),
-    gptWriter: o.gptWriter === 'sgdisk' ? 'sgdisk' : 'kindling',
+    gptWriter: (o.gptWriter ?? process.env.KINDLING_GPT_WRITER) === 'sgdisk' ? 'sgdisk' : 'kindling',
   };
 }

@@ -11,6 +11,7 @@ import { probeDisk, partitionDevicePath, isPartitionName, parentDiskName, partit
 import { probeFilesystem, NO_FS, type FsInfo } from '../../src/disk/blkid.js';
 import { parseByPath, resolveExisting, udevSettle } from '../../src/disk/resolve.js';
 import { sameGuid, FLATCAR_RESIZE_TYPE } from '../../src/disk/guid.js';
+import { gptGeometry } from '../../src/disk/gpt.js';
 import { imaginedFlatcarDisk, FLATCAR_IMAGE_BYTES } from '../../src/disk/flatcar-layout.js';
 import { planDiskTable, type DiskTablePlan, type PartitionStep, type TablePartition } from './plan-partitions.js';
 import { decideFilesystem, mkfsCommand, SUPPORTED_FORMATS, filesystemBytes, GROWABLE_FORMATS } from './filesystems.js';
@@ -303,7 +304,7 @@ function planGrowRoot(disk: KnownDisk, config: Config): PartitionStep | undefine
   const root = disk.final.find(isFlatcarRoot);
   if (!root || configMentions(config, disk, root)) return undefined;
   const end = root.start + root.size;
-  const lastUsable = disk.table?.lastUsable ?? (disk.info.gpt?.backupMisplaced ? disk.info.totalSectors - 34 : (disk.info.gpt?.header.lastUsableLba ?? 0));
+  const lastUsable = disk.table?.lastUsable ?? (disk.info.gpt?.backupMisplaced ? gptGeometry(disk.info.sectorSize, disk.info.totalSectors).lastUsable : (disk.info.gpt?.header.lastUsableLba ?? 0));
   const next = Math.min(lastUsable + 1, ...disk.final.filter((p) => p.start >= end).map((p) => p.start));
   // Less than 1 MiB free: nothing worth growing (and a rerun after growing finds nothing to do).
   if (next - end < (1024 * 1024) / disk.info.sectorSize) return undefined;
