@@ -3,7 +3,7 @@
 // (plus Flatcar's read-only /usr/share/baselayout copies, which the root's nsswitch.conf adds with
 // the "usrfiles"/"altfiles" module). We read the same files directly: every call reads them
 // afresh, so users and groups created earlier in the same stage are found.
-import { readFile } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export interface PasswdEntry {
@@ -21,20 +21,31 @@ export interface GroupEntry {
   members: string[];
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
+// Parsed databases are cached by identity and mtime: a config that names an owner for 10,000
+// files reads /etc/passwd once, yet a user added by useradd a moment ago is seen (new mtime/inode).
+const cache = new Map<string, { key: string; text: string | undefined }>();
+
+function readOptional(file: string): string | undefined {
+  let key: string;
   try {
-    return await readFile(file, 'utf8');
+    const st = statSync(file, { bigint: true });
+    key = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
+  const hit = cache.get(file);
+  if (hit && hit.key === key) return hit.text;
+  const text = readFileSync(file, 'utf8');
+  cache.set(file, { key, text });
+  return text;
 }
 
 /** The databases NSS would consult for "passwd" or "group" in this root, in order. */
-async function databaseFiles(root: string, db: 'passwd' | 'group'): Promise<string[]> {
+function databaseFiles(root: string, db: 'passwd' | 'group'): string[] {
   const files = [path.join(root, 'etc', db)];
-  const nss = await readOptional(path.join(root, 'etc', 'nsswitch.conf'));
+  const nss = readOptional(path.join(root, 'etc', 'nsswitch.conf'));
   const line = nss?.split('\n').find((l) => l.trim().startsWith(`${db}:`));
   if (line && /\b(usrfiles|altfiles)\b/.test(line)) {
     // Flatcar's nss-usrfiles reads /usr/share/baselayout; Fedora's nss-altfiles reads /usr/lib.
@@ -74,9 +85,9 @@ export function parseGroup(text: string): GroupEntry[] {
 }
 
 /** The user of that name in the target root, or undefined. */
-export async function lookupUser(root: string, name: string): Promise<PasswdEntry | undefined> {
-  for (const file of await databaseFiles(root, 'passwd')) {
-    const text = await readOptional(file);
+export function lookupUserSync(root: string, name: string): PasswdEntry | undefined {
+  for (const file of databaseFiles(root, 'passwd')) {
+    const text = readOptional(file);
     const hit = text === undefined ? undefined : parsePasswd(text).find((u) => u.name === name);
     if (hit) return hit;
   }
@@ -84,11 +95,19 @@ export async function lookupUser(root: string, name: string): Promise<PasswdEntr
 }
 
 /** The group of that name in the target root, or undefined. */
-export async function lookupGroup(root: string, name: string): Promise<GroupEntry | undefined> {
-  for (const file of await databaseFiles(root, 'group')) {
-    const text = await readOptional(file);
+export function lookupGroupSync(root: string, name: string): GroupEntry | undefined {
+  for (const file of databaseFiles(root, 'group')) {
+    const text = readOptional(file);
     const hit = text === undefined ? undefined : parseGroup(text).find((g) => g.name === name);
     if (hit) return hit;
   }
   return undefined;
+}
+
+export async function lookupUser(root: string, name: string): Promise<PasswdEntry | undefined> {
+  return lookupUserSync(root, name);
+}
+
+export async function lookupGroup(root: string, name: string): Promise<GroupEntry | undefined> {
+  return lookupGroupSync(root, name);
 }

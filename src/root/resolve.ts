@@ -7,7 +7,7 @@
 // link to a link to "/x" would be opened by the kernel on the *host*. We keep following (inside the
 // root) until no link is left, which gives the same answer whenever Ignition stays inside the
 // root, and never lets a hostile root steer a write outside it.
-import { lstat, readlink } from 'node:fs/promises';
+import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { KindlingError } from '../errors.js';
 
@@ -24,10 +24,6 @@ export function splitComponents(p: string): string[] {
   return cleanAbs(p).split('/').filter((c) => c !== '');
 }
 
-function isMissing(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
-}
-
 class LinkBudget {
   constructor(public left = MAX_LINKS) {}
   spend(where: string): void {
@@ -41,7 +37,10 @@ class LinkBudget {
  * Resolve every component of an in-root path, following symlinks (inside the root) for all of
  * them when followLast is true, for all but the last otherwise. Returns the in-root path ("/...").
  */
-async function resolveRooted(root: string, inRoot: string, followLast: boolean, budget: LinkBudget): Promise<string> {
+// Synchronous on purpose: a resolution is a handful of lstat calls, and the files stage resolves
+// every entry of a config (10,000 files: 30,000 lstats). Through libuv's thread pool each call
+// costs a round trip; made directly they cost microseconds.
+function resolveRooted(root: string, inRoot: string, followLast: boolean, budget: LinkBudget): string {
   const comps = splitComponents(inRoot);
   const last = followLast ? undefined : comps.pop();
   let real = '/';
@@ -50,26 +49,28 @@ async function resolveRooted(root: string, inRoot: string, followLast: boolean, 
     const host = path.join(root, candidate);
     let st;
     try {
-      st = await lstat(host);
+      // throwIfNoEntry: a missing component is the common case (directories not created yet), and
+      // an exception per call costs more than the system call itself.
+      st = lstatSync(host, { throwIfNoEntry: false });
     } catch (err) {
-      if (isMissing(err)) {
-        real = candidate;
-        continue;
-      }
       if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') {
         throw new KindlingError('files', `cannot resolve ${inRoot} inside the target root: ${path.posix.dirname(candidate)} is not a directory`, { cause: err });
       }
       throw new KindlingError('files', `cannot resolve ${inRoot} inside the target root: ${(err as Error).message}`, { cause: err });
+    }
+    if (st === undefined) {
+      real = candidate;
+      continue;
     }
     if (!st.isSymbolicLink()) {
       real = candidate;
       continue;
     }
     budget.spend(inRoot);
-    const target = await readlink(host);
+    const target = readlinkSync(host);
     // Relative targets are relative to the link's directory; absolute ones restart at the root.
     const joined = path.posix.isAbsolute(target) ? cleanAbs(target) : cleanAbs(path.posix.join(path.posix.dirname(candidate), target));
-    real = await resolveRooted(root, joined, true, budget);
+    real = resolveRooted(root, joined, true, budget);
   }
   return last === undefined ? real : path.posix.join(real, last);
 }
@@ -78,15 +79,43 @@ async function resolveRooted(root: string, inRoot: string, followLast: boolean, 
  * Where a config path lands on disk: an absolute host path that is always ROOT itself or below it.
  * The last component is not followed (Ignition's JoinPath).
  */
+export function resolveInRootSync(root: string, configPath: string): string {
+  return joinRoot(root, resolveRooted(root, configPath, false, new LinkBudget()));
+}
+
 export async function resolveInRoot(root: string, configPath: string): Promise<string> {
-  const inRoot = await resolveRooted(root, configPath, false, new LinkBudget());
-  return joinRoot(root, inRoot);
+  return resolveInRootSync(root, configPath);
 }
 
 /** Like resolveInRoot, but the last component is followed too (where a link's target really is). */
+export function resolveInRootFollowSync(root: string, configPath: string): string {
+  return joinRoot(root, resolveRooted(root, configPath, true, new LinkBudget()));
+}
+
 export async function resolveInRootFollow(root: string, configPath: string): Promise<string> {
-  const inRoot = await resolveRooted(root, configPath, true, new LinkBudget());
-  return joinRoot(root, inRoot);
+  return resolveInRootFollowSync(root, configPath);
+}
+
+/**
+ * resolveInRoot for many paths at once while nothing changes on disk (planning): the resolution of
+ * each parent directory is remembered, so 10,000 files in 100 directories cost ~100 resolutions.
+ */
+export class RootResolver {
+  private readonly dirs = new Map<string, string>();
+  constructor(private readonly root: string) {}
+
+  /** Host path of configPath, last component not followed. */
+  resolve(configPath: string): string {
+    const clean = cleanAbs(configPath);
+    if (clean === '/') return joinRoot(this.root, '/');
+    const dir = path.posix.dirname(clean);
+    let real = this.dirs.get(dir);
+    if (real === undefined) {
+      real = resolveRooted(this.root, dir, true, new LinkBudget());
+      this.dirs.set(dir, real);
+    }
+    return joinRoot(this.root, path.posix.join(real, path.posix.basename(clean)));
+  }
 }
 
 /** ROOT + an in-root path, cleaned; never above ROOT. */

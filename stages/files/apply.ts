@@ -51,16 +51,16 @@ export async function applyPlan(cfg: StageContextConfig, plan: FilesPlan): Promi
     let n = 0;
     for (const op of plan.ops) {
       const id = (++n).toString(16);
-      log.info({ stage: 'files' }, `op(${id}): [started]  ${op.summary}`);
+      log.info(`op(${id}): [started]  ${op.summary}`);
       try {
         await applyOne(cfg, op, prefetch);
       } catch (err) {
-        log.error({ stage: 'files' }, `op(${id}): [failed]   ${op.summary}: ${(err as Error).message}`);
+        log.error(`op(${id}): [failed]   ${op.summary}: ${(err as Error).message}`);
         throw err instanceof KindlingError ? err : new KindlingError('files', `${op.summary}: ${(err as Error).message}`, { location: { pointer: op.pointer }, cause: err });
       }
-      log.info({ stage: 'files' }, `op(${id}): [finished] ${op.summary}`);
+      log.info(`op(${id}): [finished] ${op.summary}`);
     }
-    for (const line of cfg.unprivilegedReport) log.warn({ stage: 'files' }, `not applied (unprivileged): ${line}`);
+    for (const line of cfg.unprivilegedReport) log.warn(`not applied (unprivileged): ${line}`);
   } finally {
     await prefetch.close();
   }

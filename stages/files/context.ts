@@ -25,6 +25,8 @@ export interface StageContextConfig {
   /** fsync each written file before renaming it into place (default true). */
   fsync: boolean;
   open: OpenResource;
+  /** A test injected its own opener: every resource goes through it. */
+  customOpen: boolean;
   fetchOptions(): Promise<FetchOptions>;
   /** "Was a user config provided" for the result file (Ignition: false for "no config"). */
   userConfigProvided: boolean;
@@ -33,6 +35,8 @@ export interface StageContextConfig {
   /** systemctl, for removing enablement symlinks of disabled units. */
   systemctl: string;
   now(): Date;
+  /** Directories known to exist during apply (see mkdirParents in nodes.ts). */
+  knownDirs: Set<string>;
 }
 
 export function filesContext(ctx: StageContext): StageContextConfig {
@@ -50,12 +54,14 @@ export function filesContext(ctx: StageContext): StageContextConfig {
     unprivileged: o.unprivileged === true,
     unprivilegedReport: [],
     fetchConcurrency: typeof o.fetchConcurrency === 'number' && o.fetchConcurrency > 0 ? o.fetchConcurrency : 8,
-    fsync: o.fsync !== false,
+    fsync: o.fsync === true || process.env.KINDLING_FILES_FSYNC === '1',
     open: (typeof o.openResource === 'function' ? o.openResource : openResource) as OpenResource,
+    customOpen: typeof o.openResource === 'function',
     userConfigProvided: o.userConfigProvided !== false,
     bootIdFile: typeof o.bootIdFile === 'string' ? o.bootIdFile : '/proc/sys/kernel/random/boot_id',
     systemctl: typeof o.systemctl === 'string' ? o.systemctl : 'systemctl',
     now: () => new Date(),
+    knownDirs: new Set(),
     fetchOptions() {
       // Built once, on the first remote fetch: the CA bundles are resources themselves.
       fetchOpts ??= (async () => {

@@ -6,6 +6,7 @@
 // Where Ignition 2.14 and newer Ignition differ, we follow the newer one (its blackbox tests): a
 // group that already exists is left alone ("groups.ensure.idempotent"; 2.14 failed on groupadd's
 // exit 9), and groupadd gets --password only when a hash is given ("groups.add").
+import { chownSync } from 'node:fs';
 import { chown, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { PasswdGroup, PasswdUser, StageContextConfig } from './context.js';
@@ -196,6 +197,19 @@ export async function applySshKeys(cfg: StageContextConfig, op: FilesOp): Promis
 export async function chownOrReport(cfg: StageContextConfig, p: string, uid: number, gid: number, lchownFn?: (p: string, u: number, g: number) => Promise<void>): Promise<void> {
   try {
     await (lchownFn ?? chown)(p, uid, gid);
+  } catch (err) {
+    if (cfg.unprivileged && (errno(err) === 'EPERM' || errno(err) === 'EINVAL')) {
+      cfg.unprivilegedReport.push(`${toInRoot(cfg.root, p)}: would be owned by ${uid}:${gid} (needs root)`);
+      return;
+    }
+    throw err;
+  }
+}
+
+/** chownOrReport with a synchronous chown (the files/directories/links executors). */
+export function chownOrReportSync(cfg: StageContextConfig, p: string, uid: number, gid: number, lchownFn: (p: string, u: number, g: number) => void = chownSync): void {
+  try {
+    lchownFn(p, uid, gid);
   } catch (err) {
     if (cfg.unprivileged && (errno(err) === 'EPERM' || errno(err) === 'EINVAL')) {
       cfg.unprivilegedReport.push(`${toInRoot(cfg.root, p)}: would be owned by ${uid}:${gid} (needs root)`);
