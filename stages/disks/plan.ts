@@ -44,6 +44,8 @@ interface KnownDisk {
 type Target =
   | { kind: 'partition'; disk: KnownDisk; number: number; device: string }
   | { kind: 'device'; device: string }
+  /** A dry-run without disks names a device we must not open: assumed empty. */
+  | { kind: 'imagined'; device: string }
   | { kind: 'raid'; name: string; device: string }
   | { kind: 'luks'; name: string; device: string };
 
@@ -361,6 +363,7 @@ async function probeTarget(t: Target, known: KnownDisk[]): Promise<FsInfo> {
     return probeRange(t.disk, p);
   }
   if (t.kind === 'device') return existsSync(t.device) ? probeFilesystem(t.device) : NO_FS;
+  if (t.kind === 'imagined') return NO_FS;
   void known;
   return NO_FS;
 }
@@ -396,7 +399,7 @@ async function resolveTarget(path: string, known: KnownDisk[], raids: Map<string
     if (by?.kind === 'label') {
       for (const k of known) for (const [n, f] of k.fsHints ?? []) if (f.label === by.value) return partTarget(k, n);
     }
-    return { kind: 'device', device: path };
+    return { kind: 'imagined', device: path };
   }
   const real = await waitAndResolve(o.deviceMap[path] ?? path, o);
   if (!real) return undefined;

@@ -65,6 +65,14 @@ describe('dry-run plans', () => {
     expect(plan.ops.map((o) => o.kind)).toContain('filesystem.grow');
   });
 
+  it('without --disk, a device outside the imagined disks is assumed empty, never probed', async () => {
+    const cfg = '{"ignition":{"version":"3.4.0"},"storage":{"filesystems":[{"device":"/dev/loop0","format":"ext4","label":"x"}]}}';
+    const plan = await disksStage.plan(ctxFor(cfg, { assumeFlatcarLayout: true }));
+    const fs = plan.ops.find((o) => o.pointer === '/storage/filesystems/0')!;
+    expect(fs.kind).toBe('filesystem.create');
+    expect(fs.details.found).toEqual({ type: '', label: '', uuid: '', ambivalent: false });
+  });
+
   it('growRoot: false leaves ROOT alone', async () => {
     const plan = await disksStage.plan(ctxFor('{"ignition":{"version":"3.4.0"}}', { disks: [{ device: '/dev/vda', sizeBytes: 20 * 1024 ** 3 }], growRoot: false }));
     expect(plan.ops.filter((o) => o.kind === 'partition.resize' || o.kind === 'filesystem.grow')).toEqual([]);
