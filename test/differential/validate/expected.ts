@@ -47,6 +47,16 @@ export const EXPECTED: ExpectedDisagreement[] = [
     applies: (cfg) => list(obj(cfg.storage).links).some((l) => typeof l.target !== 'string' || l.target === ''),
   },
   {
+    id: 'spec-2-accepted',
+    reason:
+      "ignition-validate 2.14 knows only spec 3; Flatcar's Ignition (and Kindling) also accept spec " +
+      '1 and 2.0-2.4 configs and translate them (a 3.x config whose version was mutated to 2.3.0 can ' +
+      'be a valid 2.3.0 config).',
+    ignition214: 'invalid',
+    kindling: 'valid',
+    applies: (cfg) => /^2\.[0-4]\.0$/.test(version(cfg)) || (cfg.ignitionVersion === 1 && version(cfg) === ''),
+  },
+  {
     id: 'experimental-3.4.0',
     reason:
       '2.14 accepts its then-experimental spec 3.4.0-experimental; the newest Ignition accepts only ' +

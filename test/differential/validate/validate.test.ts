@@ -178,6 +178,9 @@ describe.skipIf(!hasOracle)('differential validation against ignition-validate 2
 
   test('every expected disagreement happens the way its rule change says', () => {
     for (const e of EXPECTED) {
+      // Only a rule Kindling applies and 2.14 does not can be asserted case by case; the reverse
+      // (spec-2-accepted: 2.14 refuses, Kindling may accept) depends on the rest of the config.
+      if (e.ignition214 !== 'valid') continue;
       const hits = judged.filter((j) => {
         if (!j.ignition.valid) return false; // invalid for 2.14 anyway: nothing to compare
         try {
