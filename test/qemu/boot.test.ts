@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   boot,
   buildInitramfs,
+  cleanWork,
   compareRoots,
   FIXTURES,
   inspect,
@@ -56,6 +57,7 @@ describe.skipIf(skip !== undefined)(`QEMU boots${skip ? ` (skipped: ${skip})` : 
     kindlingInitrd = k.path;
     console.log(`initramfs (kindling): ${k.bytes} bytes, built in ${(k.ms / 1000).toFixed(1)} s`);
   }, 700_000);
+  afterAll(() => cleanWork());
 
   it(
     '(a) first boot from fw_cfg provisions files, a user with an SSH key, an enabled unit, and grows ROOT',

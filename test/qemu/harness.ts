@@ -2,13 +2,15 @@
 // inspect the disk afterwards. Everything runs asynchronously so that a test can serve HTTP to
 // the guest from this same process while QEMU runs.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const QEMU = join(REPO, 'qemu');
-export const WORK = join(REPO, '.cache', 'qemu-test');
+// One directory per test run: several people share this tree and may run the suite at once.
+// Consoles stay there for reading after a failure; images go (see cleanWork).
+export const WORK = join(REPO, '.cache', 'qemu-test', `run-${process.pid}`);
 export const FIXTURES = join(REPO, 'test', 'qemu', 'fixtures');
 
 export interface RunResult {
@@ -161,4 +163,10 @@ export function compareRoots(a: Snapshot, b: Snapshot, ignore: RegExp[]): string
   const eb = b.root?.end;
   if (ea !== eb) diffs.push(`ROOT partition end: ${ea} != ${eb}`);
   return diffs;
+}
+
+/** Removes this run's disk and initramfs images (10 GiB sparse each, ~55 MB); keeps the consoles. */
+export function cleanWork(): void {
+  if (!existsSync(WORK)) return;
+  for (const f of readdirSync(WORK)) if (f.endsWith('.img')) rmSync(join(WORK, f), { force: true });
 }
