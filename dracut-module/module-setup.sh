@@ -66,6 +66,7 @@ install() {
 
     # The kargs stage hands kernel argument changes to this distro helper, as Ignition does.
     inst_script "$moddir/ignition-kargs-helper" /usr/sbin/ignition-kargs-helper
+    inst_simple "$moddir/kindling-lib.sh" /usr/lib/kindling/kindling-lib.sh
     inst_script "$moddir/kindling-stage" /usr/lib/kindling/kindling-stage
     inst_script "$moddir/kindling-failed" /usr/lib/kindling/kindling-failed
     inst_script "$moddir/kindling-network" /usr/lib/kindling/kindling-network

@@ -17,7 +17,7 @@ describe('ignition-kargs-helper', () => {
   const run = (...args: string[]) =>
     execFileSync(helper, args, {
       encoding: 'utf8',
-      env: { ...process.env, KINDLING_OEM_DIR: oem, KINDLING_ESP_DIR: esp, KINDLING_REBOOT: 'echo REBOOT' },
+      env: { ...process.env, KINDLING_LIB: join(REPO, 'dracut-module', 'kindling-lib.sh'), KINDLING_OEM_DIR: oem, KINDLING_ESP_DIR: esp, KINDLING_REBOOT: 'echo REBOOT' },
     });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'kargs-'));
