@@ -89,11 +89,11 @@ try {
     if (types !== 'ext4,xfs,btrfs') throw new Error(`unexpected filesystems: ${types}`);
   }
 
-  async function runKindling(dev, tag, writer = 'kindling') {
+  async function runKindling(dev, tag, writer = 'kindling', growRoot = '1') {
     const cache = join(dir, `${tag}.json`);
     writeFileSync(cache, JSON.stringify(config(dev)));
     const state = join(dir, `${tag}.state`);
-    const r = await timed(join(dir, 'kindling'), ['-platform', 'file', '-stage', 'disks', '-config-cache', cache, '-state-file', state], { ...process.env, KINDLING_DISKS_STATE_DIR: join(dir, `${tag}.kst`), KINDLING_GPT_WRITER: writer });
+    const r = await timed(join(dir, 'kindling'), ['-platform', 'file', '-stage', 'disks', '-config-cache', cache, '-state-file', state], { ...process.env, KINDLING_DISKS_STATE_DIR: join(dir, `${tag}.kst`), KINDLING_GPT_WRITER: writer, KINDLING_GROW_ROOT: growRoot });
     if (r.code !== 0) throw new Error(`kindling failed: ${r.out.slice(-2000)}`);
     return r.ms;
   }
@@ -114,12 +114,20 @@ try {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const k = [];
   const ks = [];
+  const kn = [];
   const ig = [];
   const haveIgnition = existsSync(IGNITION);
   for (let i = 0; i < RUNS; i++) {
     {
       const { img, dev } = await freshDisk(`k${i}`);
       k.push(await runKindling(dev, `k${i}`));
+      check(dev);
+      detach(dev, img);
+    }
+    {
+      // Like for like with Ignition, which does not grow ROOT's filesystem.
+      const { img, dev } = await freshDisk(`n${i}`);
+      kn.push(await runKindling(dev, `n${i}`, 'kindling', '0'));
       check(dev);
       detach(dev, img);
     }
@@ -140,10 +148,11 @@ try {
   const fmt = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
   console.log(`disks stage, 16 GiB Flatcar-layout image: ROOT resize + 3 partitions + ext4/xfs/btrfs (${RUNS} runs each)`);
   console.log(`  kindling: ${fmt(k)} ms  (median ${median(k).toFixed(0)} ms)`);
+  console.log(`  kindling, ROOT's filesystem not grown (like Ignition): ${fmt(kn)} ms  (median ${median(kn).toFixed(0)} ms)`);
   console.log(`  kindling, tables written by sgdisk: ${fmt(ks)} ms  (median ${median(ks).toFixed(0)} ms)`);
   if (haveIgnition) {
     console.log(`  ignition: ${fmt(ig)} ms  (median ${median(ig).toFixed(0)} ms)`);
-    console.log(`  ratio ignition/kindling: ${(median(ig) / median(k)).toFixed(2)}x`);
+    console.log(`  ratio ignition/kindling: ${(median(ig) / median(k)).toFixed(2)}x; like for like (no ROOT fs growth): ${(median(ig) / median(kn)).toFixed(2)}x`);
   } else console.log('  ignition: not installed here');
 } finally {
   await shim?.close();

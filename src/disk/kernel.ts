@@ -46,10 +46,19 @@ export async function syncKernelPartitions(disk: string, timeoutMs = 10_000): Pr
     const w = want.get(n);
     if (!w || w.start !== k.start) await run('partx', ['-d', '--nr', String(n), real]);
   }
+  const add: number[] = [];
   for (const [n, w] of want) {
     const k = have.get(n);
-    if (!k || k.start !== w.start) await run('partx', ['-a', '--nr', String(n), real]);
+    if (!k || k.start !== w.start) add.push(n);
     else if (k.size !== w.size) await run('partx', ['-u', '--nr', String(n), real]);
+  }
+  // Consecutive numbers in one call (partx --nr M:N): one process instead of one per partition.
+  add.sort((a, b) => a - b);
+  for (let i = 0; i < add.length; ) {
+    let j = i;
+    while (j + 1 < add.length && add[j + 1] === add[j]! + 1) j++;
+    await run('partx', ['-a', '--nr', `${add[i]}:${add[j]}`, real]);
+    i = j + 1;
   }
   await udevSettle();
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 // Carry out a disks plan, op by op, exactly as planned. Every op re-checks the one fact it depends
 // on (the table sgdisk wrote equals the planned table; a reused filesystem still matches) so a plan
 // that went stale between plan() and apply() fails instead of guessing.
-import { existsSync, mkdirSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -212,9 +212,14 @@ async function growFilesystem(o: DisksOptions, x: PlannedOp): Promise<void> {
   const format = d.format as string;
   // Grown while mounted: the kernel does it transactionally, so a crash cannot leave it half done
   // (an offline resize2fs could), and xfs and btrfs only grow mounted anyway.
+  // Online ext4 growth needs CAP_SYS_RESOURCE; known up front, so without it go offline directly.
+  let offline = format.startsWith('ext') && !hasCapability(24);
+  if (offline) {
+    await growExtOffline(x, device);
+    return;
+  }
   mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   const mnt = mkdtempSync(join(o.stateDir, 'grow-'));
-  let offline = false;
   await run('mount', ['-t', format, device, mnt]);
   try {
     if (format.startsWith('ext')) {
@@ -230,10 +235,22 @@ async function growFilesystem(o: DisksOptions, x: PlannedOp): Promise<void> {
     await run('umount', [mnt]);
     rmdirSync(mnt);
   }
-  if (offline) {
-    // e2fsck exits 1 when it fixed something; resize2fs insists on a fresh check first.
-    const f = await run('e2fsck', ['-f', '-p', device], { allowFailure: true });
-    if (f.exitCode > 1) fail(x, `e2fsck ${device} found problems it could not fix: ${f.stdout.trim()} ${f.stderr.trim()}`);
-    await run('resize2fs', [device]);
+  if (offline) await growExtOffline(x, device);
+}
+
+async function growExtOffline(x: PlannedOp, device: string): Promise<void> {
+  // e2fsck exits 1 when it fixed something; resize2fs insists on a fresh check first.
+  const f = await run('e2fsck', ['-f', '-p', device], { allowFailure: true });
+  if (f.exitCode > 1) fail(x, `e2fsck ${device} found problems it could not fix: ${f.stdout.trim()} ${f.stderr.trim()}`);
+  await run('resize2fs', [device]);
+}
+
+/** Whether this process holds a capability (CapEff in /proc/self/status; 24 = CAP_SYS_RESOURCE). */
+function hasCapability(bit: number): boolean {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return !!m && ((BigInt('0x' + m[1]) >> BigInt(bit)) & 1n) === 1n;
+  } catch {
+    return true;
   }
 }

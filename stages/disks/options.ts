@@ -38,7 +38,7 @@ export function disksOptions(ctx: StageContext): DisksOptions {
     dryRun,
     candidateDisks: Array.isArray(o.candidateDisks) ? (o.candidateDisks as string[]) : undefined,
     rootDisk: typeof o.rootDisk === 'string' ? o.rootDisk : undefined,
-    growRoot: o.growRoot !== false,
+    growRoot: o.growRoot === undefined ? process.env.KINDLING_GROW_ROOT !== '0' : o.growRoot !== false,
     inInitrd,
     stateDir: typeof o.stateDir === 'string' ? o.stateDir : (process.env.KINDLING_DISKS_STATE_DIR ?? '/run/kindling/disks'),
     gptWriter: (o.gptWriter ?? process.env.KINDLING_GPT_WRITER) === 'sgdisk' ? 'sgdisk' : 'kindling',

@@ -422,7 +422,8 @@ async function planFilesystem(fs: Filesystem, pointer: string, t: Target, known:
     // applied at that moment (a fresh LUKS volume or array holds nothing).
     return op('filesystem.decide', pointer, `${fs.format} on ${t.device}: decided after ${t.kind === 'raid' ? 'the array is assembled' : 'the volume is opened'} (${fs.wipeFilesystem ? 'wipeFilesystem: create' : 'reuse if it matches, create if empty'})`, details);
   }
-  const found = await probeTarget(t, known);
+  // With wipeFilesystem the answer is "create" whatever is there: no probe needed.
+  const found = fs.wipeFilesystem === true ? NO_FS : await probeTarget(t, known);
   const jr = journal[t.device];
   if (jr?.op === 'filesystem.create' && jr.format === fs.format) {
     return op('filesystem.create', pointer, `create ${fs.format}${fs.label ? ` "${fs.label}"` : ''} on ${t.device}: an earlier run was interrupted while creating it`, { ...details, found });
