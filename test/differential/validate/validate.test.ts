@@ -20,9 +20,9 @@ import { IGNITION_VALIDATE, ignitionVerdicts, judgeFiles, type Verdict } from '.
 
 const ROOT = join(import.meta.dirname, '../../..');
 const SEED = Number(process.env.DIFF_SEED ?? 20261129);
-const PER_VERSION = Number(process.env.DIFF_PER_VERSION ?? 100);
+const PER_VERSION = Number(process.env.DIFF_PER_VERSION ?? 80);
 const MUTANTS = Number(process.env.DIFF_MUTANTS ?? 12);
-const BINARY_SAMPLE = Number(process.env.DIFF_BINARY_SAMPLE ?? 40);
+const BINARY_SAMPLE = Number(process.env.DIFF_BINARY_SAMPLE ?? 30);
 
 
 interface Judged extends Case {
