@@ -4,9 +4,11 @@
 //   small   10,000 small files (data: URLs, 100 directories)
 //   remote  200 remote files of 1 MiB with sha512 verification, served from 127.0.0.1
 // The fetch stage (config -> cache) runs first and is not timed; the files stage is timed with
-// /usr/bin/time (wall seconds, peak RSS). Prints each run, the medians and the ratios
-// (Ignition / Kindling for time: > 1 means Kindling is faster; Kindling / Ignition for RSS).
-// usage: node bench/files.mjs [RUNS]     (needs root for chown, like the real stage)
+// /usr/bin/time (wall seconds, user+system CPU seconds, peak RSS). Prints each run, the medians
+// and the ratios (Ignition / Kindling for time: > 1 means Kindling is faster; Kindling / Ignition
+// for RSS). On a loaded shared machine wall time mostly measures waiting for a core; CPU time is
+// the steadier figure.
+// usage: [FILES_BENCH_DIR=/dev/shm] node bench/files.mjs [RUNS]     (needs root for chown, like the real stage)
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,23 +19,25 @@ import { join } from 'node:path';
 const RUNS = Number(process.argv[2] ?? 3);
 const IGNITION = '/usr/lib/dracut/modules.d/30ignition/ignition';
 const repo = process.cwd();
-const dir = mkdtempSync(join(tmpdir(), 'kindling-bench-files-'));
+// FILES_BENCH_DIR=/dev/shm measures the software without the disk (on a shared, busy machine the
+// ext4 journal's contention otherwise dominates and swings from run to run).
+const dir = mkdtempSync(join(process.env.FILES_BENCH_DIR || tmpdir(), 'kindling-bench-files-'));
 
 function sh(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts }).toString();
 }
 
-/** Runs a command under /usr/bin/time; resolves { wall, rssKiB }. */
+/** Runs a command under /usr/bin/time; resolves { wall, rssKiB, cpu } (cpu = user + system s). */
 function timed(cmd, args, env) {
   return new Promise((resolve, reject) => {
     const tf = join(dir, 'time.out');
-    const p = spawn('/usr/bin/time', ['-o', tf, '-f', '%e %M', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('/usr/bin/time', ['-o', tf, '-f', '%e %M %U %S', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
     p.on('close', (code) => {
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
-      const [wall, rss] = readFileSync(tf, 'utf8').trim().split(/\s+/).map(Number);
-      resolve({ wall, rssKiB: rss });
+      const [wall, rss, user, sys] = readFileSync(tf, 'utf8').trim().split(/\s+/).map(Number);
+      resolve({ wall, rssKiB: rss, cpu: user + sys });
     });
   });
 }
@@ -109,7 +113,7 @@ try {
         const count = Number(sh('sh', ['-c', `find ${root}/srv -type f | wc -l`]).trim());
         const want = config.storage.files.length;
         if (count !== want) throw new Error(`${who} ${name}: ${count} files, expected ${want}`);
-        process.stdout.write(`${name.padEnd(7)} ${who.padEnd(9)} run ${run + 1}: ${t.wall.toFixed(2)} s, peak RSS ${(t.rssKiB / 1024).toFixed(1)} MiB\n`);
+        process.stdout.write(`${name.padEnd(7)} ${who.padEnd(9)} run ${run + 1}: ${t.wall.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s CPU, peak RSS ${(t.rssKiB / 1024).toFixed(1)} MiB\n`);
         rmSync(w, { recursive: true, force: true });
       }
     }
@@ -120,9 +124,12 @@ try {
     const kw = median(r.kindling.map((x) => x.wall));
     const ir = median(r.ignition.map((x) => x.rssKiB));
     const kr = median(r.kindling.map((x) => x.rssKiB));
+    const ic = median(r.ignition.map((x) => x.cpu));
+    const kc = median(r.kindling.map((x) => x.cpu));
     process.stdout.write(
-      `${name.padEnd(7)} ignition ${iw.toFixed(2)} s / ${(ir / 1024).toFixed(1)} MiB   kindling ${kw.toFixed(2)} s / ${(kr / 1024).toFixed(1)} MiB   ` +
-        `time ratio ignition/kindling ${(iw / kw).toFixed(2)}x   RSS ratio kindling/ignition ${(kr / ir).toFixed(2)}x\n`,
+      `${name.padEnd(7)} ignition ${iw.toFixed(2)} s wall, ${ic.toFixed(2)} s CPU, ${(ir / 1024).toFixed(1)} MiB   ` +
+        `kindling ${kw.toFixed(2)} s wall, ${kc.toFixed(2)} s CPU, ${(kr / 1024).toFixed(1)} MiB\n` +
+        `        wall ratio ignition/kindling ${(iw / kw).toFixed(2)}x   CPU ratio ignition/kindling ${(ic / kc).toFixed(2)}x   RSS ratio kindling/ignition ${(kr / ir).toFixed(2)}x\n`,
     );
   }
 } finally {

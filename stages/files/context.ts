@@ -53,7 +53,12 @@ export function filesContext(ctx: StageContext): StageContextConfig {
       typeof o.authorizedKeysFragment === 'boolean' ? o.authorizedKeysFragment : process.env.IGNITION_WRITE_AUTHORIZED_KEYS_FRAGMENT !== 'false',
     unprivileged: o.unprivileged === true,
     unprivilegedReport: [],
-    fetchConcurrency: typeof o.fetchConcurrency === 'number' && o.fetchConcurrency > 0 ? o.fetchConcurrency : 8,
+    fetchConcurrency:
+      typeof o.fetchConcurrency === 'number' && o.fetchConcurrency > 0
+        ? o.fetchConcurrency
+        : Number(process.env.KINDLING_FETCH_CONCURRENCY) > 0
+          ? Number(process.env.KINDLING_FETCH_CONCURRENCY)
+          : 8,
     fsync: o.fsync === true || process.env.KINDLING_FILES_FSYNC === '1',
     open: (typeof o.openResource === 'function' ? o.openResource : openResource) as OpenResource,
     customOpen: typeof o.openResource === 'function',

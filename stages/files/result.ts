@@ -6,8 +6,10 @@ import { resolveInRoot } from '../../src/root/resolve.js';
 import type { StageContextConfig } from './context.js';
 import type { FilesOp } from './types.js';
 import { KindlingError } from '../../src/errors.js';
-import { chmod, chown, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { chownSync } from 'node:fs';
+import { toInRoot } from '../../src/root/resolve.js';
 import { randomBytes } from 'node:crypto';
 import { errno } from './util.js';
 
@@ -62,9 +64,13 @@ export async function applyResult(cfg: StageContextConfig, op: FilesOp): Promise
       await fh.writeFile(JSON.stringify(report, null, 2) + '\n');
       await fh.sync();
       await fh.close();
-      await chown(tmp, 0, 0).catch((err) => {
+      // Reported, not fatal, when not running as root (shown under its final name).
+      try {
+        chownSync(tmp, 0, 0);
+      } catch (err) {
         if (!(cfg.unprivileged && errno(err) === 'EPERM')) throw err;
-      });
+        cfg.unprivilegedReport.push(`${toInRoot(cfg.root, p)}: would be owned by root (needs root)`);
+      }
       await chmod(tmp, 0o600);
       await rename(tmp, p);
     } catch (err) {

@@ -6,8 +6,10 @@
 // /etc/systemd/system-preset/20-ignition.preset, written after all units: one line per unit, template
 // instances collapsed into "enable name@.service inst1 inst2", lines sorted; a disabled unit first
 // loses its enablement symlinks ("systemctl --root ROOT disable UNIT"). Files are 0644 root:root.
-import { chmod, chown, mkdir, open, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { chownSync } from 'node:fs';
+import { toInRoot } from '../../src/root/resolve.js';
 import { randomBytes } from 'node:crypto';
 import type { Dropin, Unit } from '../../src/config/types.js';
 import { KindlingError } from '../../src/errors.js';
@@ -97,9 +99,13 @@ async function writeUnitFile(cfg: StageContextConfig, inRoot: string, contents: 
     await fh.writeFile(contents);
     if (cfg.fsync) await fh.sync();
     await fh.close();
-    await chown(tmp, 0, 0).catch((err) => {
+    // Reported, not fatal, when not running as root (shown under its final name).
+    try {
+      chownSync(tmp, 0, 0);
+    } catch (err) {
       if (!(cfg.unprivileged && errno(err) === 'EPERM')) throw err;
-    });
+      cfg.unprivilegedReport.push(`${toInRoot(cfg.root, p)}: would be owned by root (needs root)`);
+    }
     await chmod(tmp, 0o644);
     await rename(tmp, p);
   } catch (err) {

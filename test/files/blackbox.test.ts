@@ -6,8 +6,9 @@
 // removed nodes). Negative cases pass when parsing, planning or applying fails.
 //
 // Selected: cases that need no disks stage (no disks/filesystems/raid/luks in the config, no device
-// placeholders, one disk whose partitions other than ROOT are unchanged) and no fetch-stage
-// rendering (no ignition.config merge/replace, no base-config directories, no kernel cmdline).
+// placeholders, one disk whose partitions other than ROOT are unchanged) and no base-config
+// directories or kernel command line. ignition.config merge/replace is rendered by the fetch
+// stage's renderConfig (src/acquire/render.ts) before the files stage runs.
 // Fixture servers run on random 127.0.0.1 ports; their URLs in configs are rewritten to them.
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
@@ -16,6 +17,9 @@ import { mkdirSync, symlinkSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
+import { renderConfig } from '../../src/acquire/render.js';
+import { emptyState } from '../../src/acquire/state.js';
+import { getLogger } from '../../src/log/logger.js';
 import { loadCorpus, type CaseSpec, type Corpus, type PartitionSpec } from '../conformance/blackbox/corpus.js';
 import { handleFixture, type RequestLogEntry } from '../conformance/blackbox/http-fixture.js';
 import { startTftpFixture } from '../conformance/blackbox/tftp-fixture.js';
@@ -29,7 +33,7 @@ const MAX = '3.7.0-experimental';
 /** timeouts.http waits 11 s for a delayed server; nothing legitimate takes longer. */
 const RUN_LIMIT_MS = 15_000;
 /** Cases that wait on purpose (~50 s together): run only with FILES_BLACKBOX_SLOW=1. */
-const SLOW = new Set(['timeouts.http', 'timeouts.http.backoff', 'timeouts.file.create.http.timesout', 'tls.file.create.needsca']);
+const SLOW = new Set(['timeouts.http', 'timeouts.http.backoff', 'timeouts.file.create.http.timesout', 'tls.file.create.needsca', 'tls.config.merge.needsca']);
 const SLOW_NEGATIVE_TLS = 'tls.fetchfile.http.cabundle';
 const runSlow = process.env.FILES_BLACKBOX_SLOW === '1';
 
@@ -63,8 +67,6 @@ export function notForFilesStage(c: CaseSpec): string | undefined {
   }
   const storage = (cfg.storage ?? {}) as Record<string, unknown[] | undefined>;
   for (const k of ['disks', 'filesystems', 'raid', 'luks']) if (storage[k]?.length) return `needs the disks stage (storage.${k})`;
-  const ign = (cfg.ignition ?? {}) as { config?: { merge?: unknown[]; replace?: unknown } };
-  if (ign.config?.merge?.length || ign.config?.replace) return 'needs the fetch stage (ignition.config merge/replace)';
   if (c.mntDevices.length) return 'needs devices';
   if (c.systemConfigDirFiles.length || c.systemRuntimeConfigDirFiles.length || c.systemLocalConfigDirFiles.length) return 'needs base-config directories (fetch stage)';
   if (c.requires.includes('kernel-cmdline-file') || c.requires.includes('cryptsetup')) return 'needs the kernel command line / cryptsetup';
@@ -130,7 +132,9 @@ async function replay(c: CaseSpec, version: string, s: Servers, stubDir: string)
     try {
       const { config } = parseConfig(text);
       // A bound on every run: a fetch that retries forever must not hang the suite.
-      await runFiles(config, root, { fetchConcurrency: 4, signal: AbortSignal.timeout(RUN_LIMIT_MS) });
+      const signal = AbortSignal.timeout(RUN_LIMIT_MS);
+      const rendered = await renderConfig(config, { offline: false, state: emptyState(), log: getLogger(), signal });
+      await runFiles(rendered, root, { fetchConcurrency: 4, signal });
     } catch (err) {
       failure = (err as Error).message;
     } finally {
