@@ -217,3 +217,41 @@ describe('plan', () => {
     expect(err.location.pointer).toBe('/storage/files/1');
   });
 });
+
+describe('remote contents', () => {
+  it('are fetched ahead with a bound, written in order, and a failure leaves no staging or temp files', async () => {
+    const { createServer } = await import('node:http');
+    let inFlight = 0;
+    let peak = 0;
+    const server = createServer((req, res) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        if (req.url === '/missing') res.writeHead(404).end('no');
+        else res.writeHead(200).end(`body of ${req.url}\n`);
+      }, 30);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const root = tempDir();
+      const files = Array.from({ length: 12 }, (_, i) => ({ path: `/r/${i}`, contents: { source: `${base}/f${i}` } }));
+      await runFiles(cfg({ files }), root, { fetchConcurrency: 3 });
+      for (let i = 0; i < 12; i++) expect(readFileSync(path.join(root, `r/${i}`), 'utf8')).toBe(`body of /f${i}\n`);
+      expect(peak).toBe(3);
+
+      const root2 = tempDir();
+      const bad = [files[0]!, { path: '/r/x', contents: { source: `${base}/missing` } }, files[1]!];
+      const err = await runFiles(cfg({ files: bad }), root2, { fetchConcurrency: 3 }).catch((e) => e);
+      expect(err).toBeInstanceOf(KindlingError);
+      expect(err.message).toMatch(/\/r\/x/);
+      expect(readFileSync(path.join(root2, 'r/0'), 'utf8')).toBe('body of /f0\n');
+      expect(existsSync(path.join(root2, 'r/1'))).toBe(false);
+      expect(Object.keys(snapshot(root2)).filter((p) => p.includes('.kindling-'))).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
