@@ -74,7 +74,7 @@ describe('units', () => {
 describe('result report', () => {
   it('writes /etc/.ignition-result.json 0600 and nests a previous report', async () => {
     const root = tempDir();
-    const bootId = path.join(root, '..', path.basename(root) + '-bootid');
+    const bootId = path.join(tempDir(), 'boot_id');
     writeFileSync(bootId, 'abcdef-boot\n');
     await runFiles({ ignition: v }, root, { bootIdFile: bootId });
     const p = path.join(root, 'etc/.ignition-result.json');
