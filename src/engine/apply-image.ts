@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { getStage } from '../../stages/index.js';
 import type { Plan, StageName } from '../../stages/types.js';
 import { createFlatcarImage, FLATCAR_IMAGE_BYTES } from '../disk/flatcar-layout.js';
-import { syncKernelPartitions } from '../disk/kernel.js';
+import { attachImage } from '../disk/loop.js';
 import { findByName } from '../disk/resolve.js';
 import { KindlingError } from '../errors.js';
 import { run } from '../system/exec.js';
@@ -54,7 +54,8 @@ export async function applyToImage(loaded: LoadedConfig, image: string, size: st
   }
   await prepareImage(image, size);
 
-  const loop = (await run('losetup', ['--find', '--show', '--partscan', image])).stdout.trim();
+  const attached = await attachImage(image);
+  const loop = attached.device;
   const mountDir = mkdtempSync(join(tmpdir(), 'kindling-image-root-'));
   let rootMounted = false;
   const results: StagePlanResult[] = [];
@@ -68,7 +69,6 @@ export async function applyToImage(loaded: LoadedConfig, image: string, size: st
     return plan;
   };
   try {
-    await syncKernelPartitions(loop);
     await step('disks', mountDir);
     const rootDev = await findByName('partlabel', 'ROOT', [loop]);
     if (!rootDev) throw new KindlingError('disk', `${image} has no partition labelled ROOT to provision`);
@@ -85,7 +85,7 @@ export async function applyToImage(loaded: LoadedConfig, image: string, size: st
   } finally {
     if (rootMounted) await run('umount', [mountDir], { allowFailure: true });
     rmSync(mountDir, { recursive: true, force: true });
-    await run('losetup', ['-d', loop], { allowFailure: true });
+    await attached.detach();
   }
   const doc = planDocument(loaded.origin, loaded.sourceVersion, loaded.report, results);
   process.stdout.write(json ? JSON.stringify(doc, null, 2) + '\n' : formatPlanText(doc));

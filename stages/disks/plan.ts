@@ -55,8 +55,13 @@ function refuse(pointer: string, message: string): never {
   throw new KindlingError('disk', message, { location: { pointer } });
 }
 
+// Operations that only confirm the disk is already as the config asks: `kindling plan` shows them
+// as unchanged, so a provisioned disk plans as "nothing to do".
+const NOOP_KINDS = new Set(['partition.keep', 'partition.absent', 'filesystem.reuse']);
+
 function op(kind: string, pointer: string, summary: string, details: Record<string, unknown>): PlannedOp {
-  return { kind, pointer, summary, details };
+  const noop = NOOP_KINDS.has(kind) || (kind === 'partition.commit' && details.write === false && !details.relocate);
+  return noop ? { kind, pointer, summary, details, noop } : { kind, pointer, summary, details };
 }
 
 export async function planDisks(ctx: StageContext): Promise<DisksPlan> {

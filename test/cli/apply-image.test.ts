@@ -62,6 +62,9 @@ describe.runIf(isRoot)('kindling apply --image (root, loop devices)', () => {
     expect(kinds).not.toContain('partition.resize');
     expect(kinds).not.toContain('filesystem.create');
     expect(kinds).toContain('filesystem.reuse');
+    expect(replanned.ops.filter((o) => !o.noop)).toEqual([]);
+    const text = await kindling(['plan', EXAMPLE, '--disk', `/dev/vda=${image}`]);
+    expect(text.stdout).toMatch(/^disks: nothing to do$/m);
     expect(loopsOf(image)).toEqual([]);
   });
 
