@@ -1,5 +1,6 @@
 // The knobs a caller may pass to the disks, mount and umount stages through ctx.options.
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { StageContext } from '../types.js';
 import type { DiskArg } from '../../src/engine/disk-args.js';
 
@@ -18,7 +19,12 @@ export interface DisksOptions {
   /** Grow Flatcar's ROOT into free space after it at first boot (default true). */
   growRoot: boolean;
   inInitrd: boolean;
-  /** Intent journal and generated LUKS key files (default /run/kindling/disks). */
+  /**
+   * Intent journal and generated LUKS key files. Scoped to the run like Ignition's own state:
+   * beside -state-file (in the initrd /run/ignition/kindling-disks), so an entry left by another
+   * run — a test on a reused loop device — can never make this one reformat a filesystem.
+   * Without a state file (dry-runs, library use): /run/kindling/disks.
+   */
   stateDir: string;
   /** How long to wait for a device the config names to appear (default 30 s in the initrd, else 2 s; 0 in dry-runs). */
   deviceTimeoutMs: number;
