@@ -1,6 +1,8 @@
 // Bundles the engine into one executable file, dist/kindling: ncc (webpack) inlines every
 // dependency, we add the shebang and the run bit. Static imports (and `import()` with
-// webpackMode "eager") only, so no chunk files appear.
+// webpackMode "eager") only, so no chunk files appear. An eager `import()` is also how a module
+// stays out of start-up: its code is in the file but runs only when the import is reached
+// (commands, stages, execa, the HTTP stack; docs/startup.md).
 // Usage: node scripts/build.mjs [--out PATH]   (default dist/kindling)
 // Types are checked by `tsc --noEmit` (scripts/test.sh); the bundler only transpiles, which is
 // faster and lets a half-finished file elsewhere in the tree not block a build.
@@ -21,12 +23,10 @@ const { code, assets } = await ncc(join(root, 'scripts/entry.cjs'), {
   target: 'es2022',
   transpileOnly: true,
 });
-// pino's transport workers (thread-stream's worker.js, pino's lib/worker.js and file.js) come along
-// with pino but are never loaded: the logger writes through pino.destination, not transports.
-const PINO_TRANSPORT_ASSETS = new Set(['worker.js', 'worker1.js', 'file.js']);
-const extra = Object.keys(assets ?? {}).filter((a) => !PINO_TRANSPORT_ASSETS.has(a));
+// Assets would break "one file" (pino's transport workers were such assets until the logger
+// stopped using pino); fail the build so that nobody ships a partial bundle.
+const extra = Object.keys(assets ?? {});
 if (extra.length) {
-  // Extra assets would break "one file"; fail the build so that nobody ships a partial bundle.
   console.error('build: unexpected extra assets:', extra.join(', '));
   process.exit(1);
 }

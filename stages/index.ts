@@ -1,31 +1,44 @@
 // The order of the stages and how a stage is found by name. The engine knows nothing else of them.
-// Stage modules must stay cheap to import: heavy dependencies (the HTTP stack) load lazily.
+// A run uses one stage (the initrd starts a process per stage) or a few (plan, apply), so each
+// stage module is loaded when its plan() is first called, not when this registry is imported:
+// `import()` with webpackMode "eager" keeps it inside the one bundle file but evaluates its module
+// graph (disk probing, the files stage, the acquire layer...) only on that call.
+// getStage() stays synchronous for its callers: it returns a facade whose plan() and apply()
+// load the real stage and delegate to it.
 import { KindlingError } from '../src/errors.js';
-import { disksStage } from './disks/index.js';
-import { fetchOfflineStage } from './fetch-offline.js';
-import { fetchStage } from './fetch.js';
-import { filesStage } from './files/index.js';
-import { kargsStage } from './kargs.js';
-import { mountStage } from './mount.js';
-import type { Stage, StageName } from './types.js';
+import type { Plan, Stage, StageContext, StageName } from './types.js';
 import { STAGE_NAMES } from './types.js';
-import { umountStage } from './umount.js';
 
-const REGISTRY: Record<StageName, Stage> = {
-  'fetch-offline': fetchOfflineStage,
-  fetch: fetchStage,
-  kargs: kargsStage,
-  disks: disksStage,
-  mount: mountStage,
-  files: filesStage,
-  umount: umountStage,
+const LOADERS: Record<StageName, () => Promise<Stage>> = {
+  'fetch-offline': async () => (await import(/* webpackMode: "eager" */ './fetch-offline.js')).fetchOfflineStage,
+  fetch: async () => (await import(/* webpackMode: "eager" */ './fetch.js')).fetchStage,
+  kargs: async () => (await import(/* webpackMode: "eager" */ './kargs.js')).kargsStage,
+  disks: async () => (await import(/* webpackMode: "eager" */ './disks/index.js')).disksStage,
+  mount: async () => (await import(/* webpackMode: "eager" */ './mount.js')).mountStage,
+  files: async () => (await import(/* webpackMode: "eager" */ './files/index.js')).filesStage,
+  umount: async () => (await import(/* webpackMode: "eager" */ './umount.js')).umountStage,
 };
+
+const FACADES = new Map<StageName, Stage>();
+
+function facade(name: StageName): Stage {
+  let loaded: Promise<Stage> | undefined;
+  const real = (): Promise<Stage> => (loaded ??= LOADERS[name]());
+  return {
+    name,
+    plan: async (ctx: StageContext) => (await real()).plan(ctx),
+    apply: async (ctx: StageContext, plan: Plan) => (await real()).apply(ctx, plan),
+  };
+}
 
 export function getStage(name: string): Stage {
   if (!(STAGE_NAMES as readonly string[]).includes(name)) {
     throw new KindlingError('usage', `unknown stage "${name}"; stages are ${STAGE_NAMES.join(', ')}`);
   }
-  return REGISTRY[name as StageName];
+  const n = name as StageName;
+  let s = FACADES.get(n);
+  if (!s) FACADES.set(n, (s = facade(n)));
+  return s;
 }
 
 /** The stages after fetching, in boot order: what `kindling plan` and `kindling apply` walk. */

@@ -3,14 +3,12 @@
 //  - Ignition's: `kindling -platform P -stage S [-root DIR] ...`, flag for flag, so dracut units
 //    and scripts written for the ignition binary run unchanged;
 //  - people's: `kindling validate|plan|apply ...`.
-// Commands are imported statically (ncc bundles them into one file) but each keeps its heavy
-// dependencies behind lazy imports, so `--version` and `validate` stay cheap.
+// Each command module is loaded when its command runs: `import()` with webpackMode "eager" keeps it
+// inside the one bundle file (no chunk) but evaluates its module graph only on that call. Every
+// process pays for the modules it initialises (in the initrd, once per stage), and a static import
+// here made `--version` initialise all of them: every stage, the config engine, the logger.
 import { formatError, KindlingError } from '../errors.js';
 import { KINDLING_VERSION } from '../version.js';
-import { runApply } from './apply.js';
-import { runIgnition } from './ignition.js';
-import { runPlan } from './plan.js';
-import { runValidate } from './validate.js';
 
 const USAGE = `Kindling ${KINDLING_VERSION}: first-boot provisioning, a drop-in replacement for Ignition.
 
@@ -42,13 +40,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`Kindling ${KINDLING_VERSION}\n`);
       return 0;
     case 'validate':
-      return runValidate(rest);
+      return (await import(/* webpackMode: "eager" */ './validate.js')).runValidate(rest);
     case 'plan':
-      return runPlan(rest);
+      return (await import(/* webpackMode: "eager" */ './plan.js')).runPlan(rest);
     case 'apply':
-      return runApply(rest);
+      return (await import(/* webpackMode: "eager" */ './apply.js')).runApply(rest);
     default:
-      if (first.startsWith('-')) return runIgnition(argv);
+      if (first.startsWith('-')) return (await import(/* webpackMode: "eager" */ './ignition.js')).runIgnition(argv);
       throw new KindlingError('usage', `unknown command "${first}"; run "kindling --help"`);
   }
 }
