@@ -33,8 +33,24 @@ export async function probeFilesystem(device: string, range?: { offset: number; 
   args.push(device);
   const r = await run('blkid', args, { allowFailure: true });
   if (r.exitCode === 2) return NO_FS; // nothing found
-  if (r.exitCode === 8 || /ambivalent/i.test(r.stderr)) return { ...NO_FS, ambivalent: true };
+  if (r.exitCode === 8 || /ambivalent/i.test(r.stderr)) return range ? { ...NO_FS, ambivalent: true } : firstSignature(device);
   if (r.exitCode !== 0) throw new Error(`blkid ${device} exited ${r.exitCode}: ${r.stderr.trim()}`);
   const kv = parseExport(r.stdout);
   return { type: kv.TYPE ?? '', label: kv.LABEL ?? '', uuid: kv.UUID ?? '', ambivalent: false };
+}
+
+/**
+ * Several signatures on one device (a live ext4 beside a stale zfs label, say). Ignition then probes
+ * again allowing ambivalence and takes libblkid's first match; wipefs lists the signatures in that
+ * same probe order, with their label and UUID. The result stays marked ambivalent.
+ */
+async function firstSignature(device: string): Promise<FsInfo> {
+  const r = await run('wipefs', ['--no-act', '--json', device], { allowFailure: true });
+  let first: { type?: string; label?: string; uuid?: string } | undefined;
+  try {
+    first = (JSON.parse(r.stdout) as { signatures?: Array<{ type?: string; label?: string; uuid?: string }> }).signatures?.[0];
+  } catch {
+    first = undefined;
+  }
+  return { type: first?.type ?? '', label: first?.label ?? '', uuid: first?.uuid ?? '', ambivalent: true };
 }

@@ -2,7 +2,9 @@
 //  - no format: nothing to do;
 //  - wipeFilesystem false: an existing filesystem of the same format whose label and UUID match
 //    (when the config gives them) is reused untouched; any other existing filesystem is an error;
-//    no filesystem (or an "ambivalent" probe, several signatures) means create;
+//    no filesystem means create; an "ambivalent" probe (several signatures) is judged by the first
+//    signature libblkid finds, as Ignition's second, ambivalence-allowing probe does (and means
+//    create only when no signature could be read);
 //  - otherwise: wipefs -a, then mkfs with the config's options first, then the force flag, UUID and
 //    label;
 //  - UUIDs compare case-insensitively; vfat ones without the dash after 4 digits.
@@ -24,13 +26,13 @@ export type FsDecision = { action: 'reuse'; why: string } | { action: 'create'; 
 export function decideFilesystem(fs: Filesystem, found: FsInfo): FsDecision {
   const format = fs.format!;
   if (fs.wipeFilesystem === true) return { action: 'create', why: 'wipeFilesystem is true' };
-  if (found.ambivalent) return { action: 'create', why: 'several signatures were found (ambivalent); treated as no filesystem' };
+  if (found.ambivalent && found.type === '') return { action: 'create', why: 'several signatures were found (ambivalent) and none could be read; treated as no filesystem' };
   if (
     found.type === format &&
     (fs.label === undefined || found.label === fs.label) &&
     (fs.uuid === undefined || canonicalFsUuid(found.type, found.uuid) === canonicalFsUuid(format, fs.uuid))
   ) {
-    return { action: 'reuse', why: `an existing ${format} filesystem matches; wipeFilesystem is false` };
+    return { action: 'reuse', why: `an existing ${format} filesystem matches${found.ambivalent ? ' (beside other, stale signatures)' : ''}; wipeFilesystem is false` };
   }
   if (found.type !== '') {
     return {
