@@ -11,7 +11,7 @@
 // collected as UTF-8 with one final newline (\n or \r\n) stripped; the timeout sends SIGTERM, then
 // SIGKILL 5 s later; a tool that cannot start reports node's message ("spawn X ENOENT"), with
 // execa's explanation first when the working directory is the cause.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -51,7 +51,10 @@ export async function run(tool: string, args: readonly string[], opts: RunOption
   // execa refused these before starting anything, with this TypeError (not a tool failure).
   const nul = args.find((a) => String(a).includes('\0'));
   if (nul !== undefined) throw new TypeError(`Arguments cannot contain null bytes ("\\0"): ${nul}`);
-  const r = await spawnTool(tool, args, opts);
+  // node:child_process (and the net module under it) loads on the first tool run: commands that
+  // run none, like fetch-offline on most platforms, do not pay for it at start-up.
+  const { spawn } = await import(/* webpackMode: "eager" */ 'node:child_process');
+  const r = await spawnTool(spawn, tool, args, opts);
   const exitCode = typeof r.exitCode === 'number' ? r.exitCode : -1;
   if (r.failed && !opts.allowFailure) {
     const why = r.timedOut ? 'timed out' : exitCode === -1 ? (r.originalMessage ?? 'could not start') : `exited ${exitCode}`;
@@ -93,7 +96,7 @@ function explainCwd(message: string, cwd: string | undefined): string {
   return message;
 }
 
-function spawnTool(tool: string, args: readonly string[], opts: RunOptions): Promise<ToolOutcome> {
+function spawnTool(spawn: typeof import('node:child_process').spawn, tool: string, args: readonly string[], opts: RunOptions): Promise<ToolOutcome> {
   return new Promise((resolve) => {
     let child: ChildProcess;
     const cwd = opts.cwd === undefined ? undefined : resolvePath(opts.cwd);
