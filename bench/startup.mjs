@@ -1,0 +1,129 @@
+// Start-up cost of dist/kindling: what the initramfs pays at every stage, since each stage is a
+// fresh node process. Three commands, each against `node -e 0` (the floor any Node program pays):
+//   --version                        nothing but start-up
+//   validate small.ign               start-up + parsing and validating a small 3.3.0 config
+//   -platform qemu -stage fetch-offline   a config read from an injected fw_cfg directory
+//                                    (KINDLING_FW_CFG_DIR), rendered and written to the cache
+// and, where it makes sense, Debian's Ignition 2.14 on the same job (ignition-validate; ignition
+// fetch-offline on the file platform, since its qemu provider reads the real /sys path).
+// Wall time and peak RSS (GNU time's %M) of each run. Runs are interleaved command by command so
+// that load from other processes on a shared machine spreads evenly; medians and minimums are
+// printed, the minimum being the best estimate of the cost itself on a loaded machine.
+// Goal (docs/startup.md): fetch-offline <= 1.3x node -e 0 wall, <= 60 MB.
+// Usage: node bench/startup.mjs [--bin PATH] [--vs PATH] [--runs N] [--json]
+//   --bin  the bundle to measure (default: built from this tree into /tmp/kindling-bench-startup)
+//   --vs   a second bundle measured in the same rounds (e.g. an older build), for before/after
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (n, d) => {
+  const i = process.argv.indexOf(n);
+  return i === -1 ? d : process.argv[i + 1];
+};
+const RUNS = Number(arg('--runs', '30'));
+let bin = arg('--bin');
+const vs = arg('--vs');
+if (!bin) {
+  bin = '/tmp/kindling-bench-startup/kindling';
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--out', bin], { stdio: 'inherit' });
+}
+const IGNITION = '/usr/lib/dracut/modules.d/30ignition/ignition';
+const IGNITION_VALIDATE = '/usr/bin/ignition-validate';
+const TIME = '/usr/bin/time';
+if (!existsSync(TIME)) {
+  console.error('bench/startup: needs GNU time at /usr/bin/time (Debian package "time")');
+  process.exit(1);
+}
+const work = mkdtempSync(join(tmpdir(), 'kindling-startup-'));
+
+const config = JSON.stringify({
+  ignition: { version: '3.3.0' },
+  passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench bench'] }] },
+  storage: { files: [{ path: '/etc/hostname', mode: 420, contents: { source: 'data:,node1' } }] },
+  systemd: { units: [{ name: 'docker.service', enabled: true }] },
+});
+const small = join(work, 'small.ign');
+writeFileSync(small, config);
+const fwcfg = join(work, 'fw_cfg');
+const key = join(fwcfg, 'by_name/opt/org.flatcar-linux/config');
+mkdirSync(key, { recursive: true });
+writeFileSync(join(key, 'raw'), config);
+writeFileSync(join(key, 'size'), String(config.length));
+writeFileSync(join(work, 'cmdline'), 'console=ttyS0\n');
+const env = {
+  PATH: process.env.PATH,
+  IGNITION_KERNEL_CMDLINE_PATH: join(work, 'cmdline'),
+  IGNITION_SYSTEM_CONFIG_DIR: join(work, 'usr'),
+  IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(work, 'run'),
+  IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(work, 'etc'),
+  KINDLING_OEM_DIRS: join(work, 'oem'),
+  KINDLING_NO_MODPROBE: '1',
+  KINDLING_FW_CFG_DIR: fwcfg,
+  IGNITION_CONFIG_FILE: small,
+};
+const stage = (platform, s) => ['-platform', platform, '-stage', s, '-config-cache', join(work, 'c.json'), '-state-file', join(work, 'state'), '-neednet', join(work, 'neednet'), '-log-to-stdout'];
+
+/** Commands measured in every round, by name. */
+const cases = [{ name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] }];
+const bundles = vs ? [['kindling', bin], ['kindling (--vs)', vs]] : [['kindling', bin]];
+for (const [label, b] of bundles) {
+  cases.push({ name: `${label} --version`, cmd: b, args: ['--version'], group: '--version' });
+  cases.push({ name: `${label} validate`, cmd: b, args: ['validate', small], group: 'validate' });
+  cases.push({ name: `${label} fetch-offline qemu`, cmd: b, args: stage('qemu', 'fetch-offline'), group: 'fetch-offline' });
+}
+if (existsSync(IGNITION_VALIDATE)) cases.push({ name: 'ignition-validate 2.14', cmd: IGNITION_VALIDATE, args: [small], group: 'validate' });
+if (existsSync(IGNITION)) cases.push({ name: 'ignition 2.14 fetch-offline file', cmd: IGNITION, args: stage('file', 'fetch-offline'), group: 'fetch-offline' });
+
+/** One run under GNU time: wall ms (measured here, around the whole process) and max RSS KB. */
+function measure(c) {
+  return new Promise((resolve, reject) => {
+    rmSync(join(work, 'c.json'), { force: true });
+    rmSync(join(work, 'state'), { force: true });
+    const t0 = process.hrtime.bigint();
+    const p = spawn(TIME, ['-f', '%M', c.cmd, ...c.args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code !== 0) return reject(new Error(`${c.name} exited ${code}: ${err.slice(-500)}`));
+      resolve({ ms, rssKb: Number(err.trim().split('\n').pop()) });
+    });
+  });
+}
+
+for (const c of cases) {
+  await measure(c); // warm the page cache; also fails early when a command does not work
+  c.ms = [];
+  c.rss = [];
+}
+for (let i = 0; i < RUNS; i++) {
+  for (const c of cases) {
+    const r = await measure(c);
+    c.ms.push(r.ms);
+    c.rss.push(r.rssKb / 1024);
+  }
+}
+rmSync(work, { recursive: true, force: true });
+
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const stats = (c) => ({ name: c.name, median: median(c.ms), min: Math.min(...c.ms), rssMedian: median(c.rss), rssMax: Math.max(...c.rss) });
+const all = cases.map(stats);
+const floor = all[0];
+if (process.argv.includes('--json')) {
+  console.log(JSON.stringify({ runs: RUNS, results: all }, null, 2));
+  process.exit(0);
+}
+const f = (x) => x.toFixed(1);
+console.log(`\nstart-up (${RUNS} interleaved runs each): wall ms median / min, RSS MB median / max, ratio to node -e 0 (median, min)`);
+console.log(`   ${'command'.padEnd(40)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'RSS'.padStart(6)} ${'max'.padStart(6)}   ratio`);
+for (const s of all) {
+  const ratio = s === floor ? '' : `   ${(s.median / floor.median).toFixed(2)}x, ${(s.min / floor.min).toFixed(2)}x`;
+  console.log(`   ${s.name.padEnd(40)} ${f(s.median).padStart(7)} ${f(s.min).padStart(7)} ${f(s.rssMedian).padStart(6)} ${f(s.rssMax).padStart(6)}${ratio}`);
+}
