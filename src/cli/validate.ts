@@ -15,11 +15,14 @@ export function pointerToDollar(pointer: string): string {
   return '$' + pointer.split('/').slice(1).map((p) => '.' + p.replace(/~1/g, '/').replace(/~0/g, '~')).join('');
 }
 
-/** One line as ignition-validate prints it. */
+/**
+ * One line as ignition-validate prints it. Its JSON decoding errors carry no config path (only a
+ * line and column), so those print without one too; --json keeps the pointer.
+ */
 export function formatEntry(e: ReportEntry): string {
   const loc = e.location;
   const parts: string[] = [];
-  if (loc && loc.pointer !== '') parts.push(pointerToDollar(loc.pointer));
+  if (loc && loc.pointer !== '' && !e.message.startsWith('json: cannot unmarshal')) parts.push(pointerToDollar(loc.pointer));
   if (loc?.line !== undefined) parts.push(`line ${loc.line} col ${loc.column ?? 0}`);
   return parts.length > 0 ? `${e.kind} at ${parts.join(', ')}: ${e.message}` : `${e.kind}: ${e.message}`;
 }

@@ -8,7 +8,7 @@
 // The result keeps nulls; dropNulls() removes them afterwards.
 import { toPointer, type ReportEntry } from '../errors.js';
 import type { JsonValue, ParsedJson, Position } from './json/parse.js';
-import { fieldsOf, goNameOf, goTypeName, type FieldType, type Minor } from './schema/spec.js';
+import { fieldsOf, goElemName, goNameOf, goTypeName, type FieldType, type Minor } from './schema/spec.js';
 import { schemaValidator } from './schema/validators.js';
 
 export interface Decoded {
@@ -39,16 +39,16 @@ export function decodeDocument(parsed: ParsedJson, minor: Minor, version: string
   const warnings: ReportEntry[] = [];
   const errors: ReportEntry[] = [];
   // Type descriptions of each decoded location, for Go-style type error messages.
-  const fieldTypes = new Map<string, { type: FieldType; owner: string; keys: string[] }>();
+  const fieldTypes = new Map<string, { goType: string; owner: string; keys: string[] }>();
 
-  const walk = (value: JsonValue, type: FieldType, src: Path, dst: Path, owner: string, keys: string[]): JsonValue => {
+  const walk = (value: JsonValue, type: FieldType, src: Path, dst: Path, owner: string, keys: string[], goType = goTypeName(type)): JsonValue => {
     const srcPointer = toPointer(src);
     const dstPointer = toPointer(dst);
     const pos = parsed.valueAt.get(srcPointer);
     if (pos) positions.set(dstPointer, pos);
     const end = parsed.valueEnd.get(srcPointer);
     if (end) ends.set(dstPointer, end);
-    fieldTypes.set(dstPointer, { type, owner, keys });
+    fieldTypes.set(dstPointer, { goType, owner, keys });
     if (value === null) return null;
     if (type === 'integer') {
       const literal = parsed.numberText.get(srcPointer);
@@ -61,7 +61,9 @@ export function decodeDocument(parsed: ParsedJson, minor: Minor, version: string
     if ('list' in type) {
       if (!Array.isArray(value)) return value;
       // A null list entry is the element's zero value in Go ("" for strings, an empty struct).
-      return value.map((item, i) => walk(item === null ? zeroOf(type.list) : item, type.list, [...src, i], [...dst, i], owner, keys));
+      return value.map((item, i) =>
+        walk(item === null ? zeroOf(type.list) : item, type.list, [...src, i], [...dst, i], owner, keys, goElemName(type)),
+      );
     }
     if (typeof value !== 'object' || Array.isArray(value)) return value;
     const fields = fieldsOf(type.ref, minor);
@@ -92,19 +94,21 @@ export function decodeDocument(parsed: ParsedJson, minor: Minor, version: string
         const pointer = err.instancePath;
         const info = fieldTypes.get(pointer);
         const actual = valueAtPointer(doc, pointer);
-        const pos = ends.get(pointer);
+        // Go stops just inside an object or array it cannot use, and after a literal.
+        const pos = actual !== null && typeof actual === 'object' ? positions.get(pointer) : ends.get(pointer);
         let message: string;
         if (!info || pointer === '') {
           message = `json: cannot unmarshal ${jsonTypeOf(actual)} into Go value of type types.Config`;
         } else {
-          message = `json: cannot unmarshal ${jsonTypeOf(actual)} into Go struct field ${info.owner}.${info.keys.join('.')} of type ${goTypeName(info.type)}`;
+          message = `json: cannot unmarshal ${jsonTypeOf(actual)} into Go struct field ${info.owner}.${info.keys.join('.')} of type ${info.goType}`;
         }
         errors.push(entry('error', message, pointer, pos));
       }
     }
   }
   errors.sort(byPosition);
-  return { doc, positions, warnings: warnings.sort(byPosition), errors };
+  // Go's decoder reports only the first type error, in document order; so do we.
+  return { doc, positions, warnings: warnings.sort(byPosition), errors: errors.slice(0, 1) };
 }
 
 function zeroOf(type: FieldType): JsonValue {

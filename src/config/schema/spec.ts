@@ -17,7 +17,11 @@ export function minorOf(version: SpecVersion): Minor {
   return SPEC_VERSIONS.indexOf(version) as Minor;
 }
 
-type FieldType = 'string' | 'integer' | 'boolean' | { list: FieldType } | { ref: string };
+/**
+ * A JSON type. Lists may carry Go's names for their element type (`[]types.SSHAuthorizedKey`)
+ * and for the list type itself (`types.HTTPHeaders`), which appear in type-error messages.
+ */
+type FieldType = 'string' | 'integer' | 'boolean' | { list: FieldType; goElem?: string; goList?: string } | { ref: string };
 
 interface Field {
   name: string;
@@ -27,7 +31,7 @@ interface Field {
 }
 
 const f = (name: string, type: FieldType, desc: string, since?: Minor): Field => ({ name, type, desc, since });
-const list = (t: FieldType): FieldType => ({ list: t });
+const list = (t: FieldType, goElem?: string, goList?: string): FieldType => ({ list: t, goElem, goList });
 const ref = (r: string): FieldType => ({ ref: r });
 
 /** Object types: Go type name (used in type-error messages, as Go's json package names them) and fields. */
@@ -76,7 +80,7 @@ const TYPES: Record<string, { goName: string; fields: Field[] }> = {
     fields: [
       f('httpProxy', 'string', 'proxy URL for HTTP (and HTTPS unless httpsProxy is set) requests.'),
       f('httpsProxy', 'string', 'proxy URL for HTTPS requests.'),
-      f('noProxy', list('string'), 'hosts that should not be proxied.'),
+      f('noProxy', list('string', 'NoProxyItem'), 'hosts that should not be proxied.'),
     ],
   },
   // The config, CA, file and append resources. In 3.0 only file contents/append had compression.
@@ -85,7 +89,7 @@ const TYPES: Record<string, { goName: string; fields: Field[] }> = {
     fields: [
       f('source', 'string', 'the URL of the resource (http, https, tftp, s3, arn, gs or data).'),
       f('compression', 'string', 'the compression of the resource (null or gzip).', 1),
-      f('httpHeaders', list(ref('httpHeader')), 'HTTP headers added to the request (http and https only).', 1),
+      f('httpHeaders', list(ref('httpHeader'), undefined, 'HTTPHeaders'), 'HTTP headers added to the request (http and https only).', 1),
       f('verification', ref('verification'), 'options related to the verification of the resource.'),
     ],
   },
@@ -94,7 +98,7 @@ const TYPES: Record<string, { goName: string; fields: Field[] }> = {
     fields: [
       f('source', 'string', 'the URL of the contents (http, https, tftp, s3, arn, gs or data).'),
       f('compression', 'string', 'the compression of the contents (null or gzip).'),
-      f('httpHeaders', list(ref('httpHeader')), 'HTTP headers added to the request (http and https only).', 1),
+      f('httpHeaders', list(ref('httpHeader'), undefined, 'HTTPHeaders'), 'HTTP headers added to the request (http and https only).', 1),
       f('verification', ref('verification'), 'options related to the verification of the contents.'),
     ],
   },
@@ -109,8 +113,8 @@ const TYPES: Record<string, { goName: string; fields: Field[] }> = {
   kernelArguments: {
     goName: 'KernelArguments',
     fields: [
-      f('shouldExist', list('string'), 'kernel arguments that should exist.'),
-      f('shouldNotExist', list('string'), 'kernel arguments that should not exist.'),
+      f('shouldExist', list('string', 'KernelArgument'), 'kernel arguments that should exist.'),
+      f('shouldNotExist', list('string', 'KernelArgument'), 'kernel arguments that should not exist.'),
     ],
   },
   passwd: {
@@ -125,13 +129,13 @@ const TYPES: Record<string, { goName: string; fields: Field[] }> = {
     fields: [
       f('name', 'string', 'the username for the account.'),
       f('passwordHash', 'string', 'the hashed password for the account.'),
-      f('sshAuthorizedKeys', list('string'), 'a list of SSH keys to be added as an SSH key fragment.'),
+      f('sshAuthorizedKeys', list('string', 'SSHAuthorizedKey'), 'a list of SSH keys to be added as an SSH key fragment.'),
       f('uid', 'integer', 'the user ID of the account.'),
       f('gecos', 'string', 'the GECOS field of the account.'),
       f('homeDir', 'string', 'the home directory of the account.'),
       f('noCreateHome', 'boolean', "whether or not to create the user's home directory."),
       f('primaryGroup', 'string', 'the name of the primary group of the account.'),
-      f('groups', list('string'), 'the list of supplementary groups of the account.'),
+      f('groups', list('string', 'Group'), 'the list of supplementary groups of the account.'),
       f('noUserGroup', 'boolean', 'whether or not to create a group with the same name as the user.'),
       f('noLogInit', 'boolean', 'whether or not to add the user to the lastlog and faillog databases.'),
       f('shell', 'string', "the login shell of the new account."),
@@ -188,9 +192,9 @@ const TYPES: Record<string, { goName: string; fields: Field[] }> = {
     fields: [
       f('name', 'string', 'the name to use for the resulting md device.'),
       f('level', 'string', 'the redundancy level of the array (e.g. linear, raid1, raid5).'),
-      f('devices', list('string'), 'the list of devices (absolute paths) in the array.'),
+      f('devices', list('string', 'Device'), 'the list of devices (absolute paths) in the array.'),
       f('spares', 'integer', 'the number of spares (if applicable) in the array.'),
-      f('options', list('string'), 'any additional options to be passed to mdadm.'),
+      f('options', list('string', 'RaidOption'), 'any additional options to be passed to mdadm.'),
     ],
   },
   filesystem: {
@@ -202,8 +206,8 @@ const TYPES: Record<string, { goName: string; fields: Field[] }> = {
       f('wipeFilesystem', 'boolean', 'whether or not to wipe the device before filesystem creation.'),
       f('label', 'string', 'the label of the filesystem.'),
       f('uuid', 'string', 'the uuid of the filesystem.'),
-      f('options', list('string'), 'any additional options to be passed to the mkfs utility.'),
-      f('mountOptions', list('string'), 'any special options to be passed to the mount command.', 1),
+      f('options', list('string', 'FilesystemOption'), 'any additional options to be passed to the mkfs utility.'),
+      f('mountOptions', list('string', 'MountOption'), 'any special options to be passed to the mount command.', 1),
     ],
   },
   nodeUser: {
@@ -255,9 +259,9 @@ const TYPES: Record<string, { goName: string; fields: Field[] }> = {
       f('keyFile', ref('resource'), 'options related to the contents of the key file.'),
       f('label', 'string', 'the label of the luks device.'),
       f('uuid', 'string', 'the uuid of the luks device.'),
-      f('options', list('string'), 'any additional options to be passed to cryptsetup luksFormat.'),
+      f('options', list('string', 'LuksOption'), 'any additional options to be passed to cryptsetup luksFormat.'),
       f('discard', 'boolean', 'whether to issue discard commands to the underlying block device when blocks are freed.', 4),
-      f('openOptions', list('string'), 'any additional options to be passed to cryptsetup luksOpen.', 4),
+      f('openOptions', list('string', 'OpenOption'), 'any additional options to be passed to cryptsetup luksOpen.', 4),
       f('wipeVolume', 'boolean', 'whether or not to wipe the device before volume creation.'),
       f('clevis', ref('clevis'), 'describes the clevis configuration for the luks device.'),
       f('cex', ref('cex'), 'describes the IBM Crypto Express (CEX) card configuration for the luks device.', 5),
@@ -354,8 +358,13 @@ export function buildSchema(version: SpecVersion): JsonSchema {
 export function goTypeName(t: FieldType): string {
   if (t === 'string' || t === 'boolean') return t === 'boolean' ? 'bool' : 'string';
   if (t === 'integer') return 'int';
-  if ('list' in t) return '[]' + goTypeName(t.list);
+  if ('list' in t) return t.goList ? 'types.' + t.goList : '[]' + goElemName(t);
   return 'types.' + TYPES[t.ref].goName;
+}
+
+/** Go's name of a list's element type. */
+export function goElemName(t: { list: FieldType; goElem?: string }): string {
+  return t.goElem ? 'types.' + t.goElem : goTypeName(t.list);
 }
 
 export interface FieldInfo {
