@@ -58,6 +58,13 @@ describe('JSON positions', () => {
     expect(err.entries[0]).toMatchObject({ message: 'path not specified', location: { pointer: '/storage/files/0/path', line: 2, column: 25 } });
   });
 
+  it('reports only the first type error, with Go names of element types (as ignition-validate)', () => {
+    const err = failure('{"ignition": {"version": "3.3.0"}, "passwd": {"users": [{"name": "a", "sshAuthorizedKeys": [1], "groups": [2]}]}}');
+    expect(err.entries).toHaveLength(1);
+    expect(err.entries[0].message).toBe('json: cannot unmarshal number into Go struct field PasswdUser.passwd.users.sshAuthorizedKeys of type types.SSHAuthorizedKey');
+    expect(failure('{"ignition": {"version": "3.3.0"}, "storage": {"files": [{"path": "/a", "user": "x"}]}}').entries[0].location).toMatchObject({ line: 1, column: 84 });
+  });
+
   it('reports type errors in Go words', () => {
     const err = failure('{"ignition": {"version": "3.6.0"}, "storage": {"files": [{"path": "/a", "mode": "0644"}]}}');
     expect(err.entries[0].message).toBe('json: cannot unmarshal string into Go struct field File.storage.files.mode of type int');
@@ -215,6 +222,10 @@ describe('defaults and CLI formatting', () => {
       'error at $.storage.files.0.mode, line 5 col 12: illegal file mode',
     );
     expect(formatEntry({ kind: 'error', message: 'x', location: { pointer: '', line: 1, column: 2 } })).toBe('error at line 1 col 2: x');
+    // ignition-validate prints JSON decoding errors with a position only.
+    expect(formatEntry({ kind: 'error', message: 'json: cannot unmarshal number into Go struct field Config.storage of type types.Storage', location: { pointer: '/storage', line: 1, column: 44 } })).toBe(
+      'error at line 1 col 44: json: cannot unmarshal number into Go struct field Config.storage of type types.Storage',
+    );
   });
 });
 
