@@ -255,3 +255,23 @@ describe('unit contents (as go-systemd reads them; cases checked against ignitio
     expect(messages(unit('[Unit]', false))).toEqual([]);
   });
 });
+
+describe('nesting depth', () => {
+  const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+  it('accepts 1,000 levels and refuses deeper text with a located syntax error', () => {
+    expect(() => parseJson(`{"x":${deep(999)}}`)).not.toThrow();
+    let err: unknown;
+    try {
+      parseConfig(`{"ignition":{"version":"3.3.0"},"x":${deep(5000)}}`);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KindlingError);
+    expect((err as KindlingError).kind).toBe('config-syntax');
+    expect(formatEntryText(err as KindlingError)).toMatch(/exceeded max depth/);
+  });
+});
+
+function formatEntryText(e: KindlingError): string {
+  return [e.message, ...e.entries.map((x) => x.message)].join('\n');
+}

@@ -48,6 +48,13 @@ function quoteChar(c: string): string {
   return `'${c}'`;
 }
 
+/**
+ * How deep objects and arrays may nest. Go's decoder allows 10,000; every later pass over a config
+ * here (decoding, validation, merge) recurses too, and a real config nests about ten deep, so
+ * Kindling refuses past 1,000 with a located syntax error instead of risking the stack.
+ */
+export const MAX_DEPTH = 1000;
+
 export function parseJson(text: string): ParsedJson {
   return new Parser(text).parseDocument();
 }
@@ -113,6 +120,7 @@ class Parser {
     // Ignition (go-json) places an object or array just inside its opening bracket; scalars at
     // their first character. Kept identical so that positions match ignition-validate's.
     const c = this.text[this.pos];
+    if ((c === '{' || c === '[') && path.length >= MAX_DEPTH) this.fail(`exceeded max depth (${MAX_DEPTH} nested objects and arrays)`);
     this.valueAt.set(pointer, this.positionOf(c === '{' || c === '[' ? this.pos + 1 : this.pos));
     const value = this.parseBareValue(path, pointer);
     this.valueEnd.set(pointer, this.positionOf(this.pos));
