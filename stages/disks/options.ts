@@ -46,7 +46,10 @@ export function disksOptions(ctx: StageContext): DisksOptions {
     rootDisk: typeof o.rootDisk === 'string' ? o.rootDisk : undefined,
     growRoot: o.growRoot === undefined ? process.env.KINDLING_GROW_ROOT !== '0' : o.growRoot !== false,
     inInitrd,
-    stateDir: typeof o.stateDir === 'string' ? o.stateDir : (process.env.KINDLING_DISKS_STATE_DIR ?? '/run/kindling/disks'),
+    stateDir:
+      typeof o.stateDir === 'string'
+        ? o.stateDir
+        : (process.env.KINDLING_DISKS_STATE_DIR ?? (ctx.stateFile ? join(dirname(ctx.stateFile), 'kindling-disks') : '/run/kindling/disks')),
     gptWriter: (o.gptWriter ?? process.env.KINDLING_GPT_WRITER) === 'sgdisk' ? 'sgdisk' : 'kindling',
   };
 }
