@@ -10,6 +10,7 @@ import { resolveExisting } from '../src/disk/resolve.js';
 import type { Plan, PlannedOp, Stage, StageContext } from './types.js';
 import { mountEntries, mappedDevice, symlinkOnPath, type MountEntry } from './disks/mounts.js';
 import { disksOptions } from './disks/options.js';
+import { missingDirs, recordCreatedDirs } from './mountpoint-dirs.js';
 
 function refuseSymlink(e: MountEntry, root: string): void {
   const link = symlinkOnPath(root, e.path);
@@ -41,7 +42,9 @@ export const mountStage: Stage = {
         const d = x.details as { device: string; path: string; target: string; format: string; options: string[] };
         refuseSymlink({ pointer: x.pointer, device: d.device, path: d.path, target: d.target, format: d.format, options: d.options }, ctx.root);
         const dev = (await resolveExisting(d.device, o.candidateDisks)) ?? d.device;
+        const created = missingDirs(ctx.root, d.path);
         mkdirSync(d.target, { recursive: true, mode: 0o755 });
+        recordCreatedDirs(ctx, created);
         ctx.log.info({ op: 'mount', pointer: x.pointer }, `mount: [started] ${x.summary}`);
         try {
           await run('mount', [...(d.options.length ? ['-o', d.options.join(',')] : []), '-t', d.format, dev, d.target]);

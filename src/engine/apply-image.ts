@@ -57,9 +57,11 @@ export async function applyToImage(loaded: LoadedConfig, image: string, size: st
   const attached = await attachImage(image);
   const loop = attached.device;
   const mountDir = mkdtempSync(join(tmpdir(), 'kindling-image-root-'));
+  // This run's own state (disks journal, mount points created): never shared with another run.
+  const stateDir = mkdtempSync(join(tmpdir(), 'kindling-image-state-'));
   let rootMounted = false;
   const results: StagePlanResult[] = [];
-  const options = { deviceMap: deviceMapFor(loaded, loop), candidateDisks: [loop], rootDisk: loop };
+  const options = { deviceMap: deviceMapFor(loaded, loop), candidateDisks: [loop], rootDisk: loop, stateDir };
   const step = async (name: StageName, root: string): Promise<Plan> => {
     const stage = getStage(name);
     const ctx = localContext({ config: loaded.config, root, options });
@@ -85,6 +87,7 @@ export async function applyToImage(loaded: LoadedConfig, image: string, size: st
   } finally {
     if (rootMounted) await run('umount', [mountDir], { allowFailure: true });
     rmSync(mountDir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
     await attached.detach();
   }
   const doc = planDocument(loaded.origin, loaded.sourceVersion, loaded.report, results);

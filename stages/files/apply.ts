@@ -8,7 +8,7 @@ import { applyDirectory, applyFile, applyLink, remoteResources } from './nodes.j
 import { applyResult } from './result.js';
 import type { FilesOp, FilesPlan } from './types.js';
 import { applyUnitOp } from './units.js';
-import { applyPasswdTool, applySshKeys } from './users.js';
+import { applyHomeMountpoints, applyPasswdTool, applySshKeys } from './users.js';
 
 async function applyOne(cfg: StageContextConfig, op: FilesOp, prefetch: Prefetcher): Promise<void> {
   switch (op.kind) {
@@ -24,6 +24,8 @@ async function applyOne(cfg: StageContextConfig, op: FilesOp, prefetch: Prefetch
       return;
     case 'user.ssh-keys':
       return applySshKeys(cfg, op);
+    case 'user.home-mountpoints':
+      return applyHomeMountpoints(cfg, op);
     case 'directory.create':
       return applyDirectory(cfg, op);
     case 'file.write':

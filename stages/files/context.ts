@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Config, Resource } from '../../src/config/types.js';
 import { fetchResource, openResource, type FetchOptions } from '../../src/resources/index.js';
 import type { Logger } from '../../src/log/logger.js';
+import { readCreatedDirs } from '../mountpoint-dirs.js';
 import type { StageContext } from '../types.js';
 
 export type { PasswdGroup, PasswdUser } from '../../src/config/types.js';
@@ -37,6 +38,8 @@ export interface StageContextConfig {
   now(): Date;
   /** Directories known to exist during apply (see mkdirParents in nodes.ts). */
   knownDirs: Set<string>;
+  /** In-root directories the mount stage created for mount points (stages/mountpoint-dirs.ts). */
+  createdMountDirs: string[];
 }
 
 export function filesContext(ctx: StageContext): StageContextConfig {
@@ -67,6 +70,7 @@ export function filesContext(ctx: StageContext): StageContextConfig {
     systemctl: typeof o.systemctl === 'string' ? o.systemctl : 'systemctl',
     now: () => new Date(),
     knownDirs: new Set(),
+    createdMountDirs: readCreatedDirs(ctx),
     fetchOptions() {
       // Built once, on the first remote fetch: the CA bundles are resources themselves.
       fetchOpts ??= (async () => {

@@ -13,6 +13,7 @@ export type FilesOpKind =
   | 'user.absent'
   | 'user.password'
   | 'user.ssh-keys'
+  | 'user.home-mountpoints'
   | 'directory.create'
   | 'file.write'
   | 'link.create'

@@ -7,7 +7,7 @@
 // group that already exists is left alone ("groups.ensure.idempotent"; 2.14 failed on groupadd's
 // exit 9), and groupadd gets --password only when a hash is given ("groups.add").
 import { chownSync } from 'node:fs';
-import { chown, mkdir, open } from 'node:fs/promises';
+import { chmod, chown, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { PasswdGroup, PasswdUser, StageContextConfig } from './context.js';
 import { KindlingError } from '../../src/errors.js';
@@ -113,6 +113,42 @@ export async function planPasswd(cfg: StageContextConfig): Promise<FilesOp[]> {
     }
   }
   return ops;
+}
+
+/**
+ * One operation per user when the mount stage created directories for mount points: once the user
+ * exists, those inside its home go to the user with mode 0700 (stages/mountpoint-dirs.ts says why).
+ * Which ones is decided at apply time, when the home directory is known.
+ */
+export function planHomeMountpoints(cfg: StageContextConfig): FilesOp[] {
+  if (cfg.createdMountDirs.length === 0) return [];
+  return (cfg.config.passwd?.users ?? []).flatMap((u, i) =>
+    u.shouldExist === false
+      ? []
+      : [
+          {
+            kind: 'user.home-mountpoints' as const,
+            pointer: `/passwd/users/${i}`,
+            summary: `give directories created for mount points in ${u.name}'s home to ${u.name} (0700)`,
+            details: { name: u.name, candidates: cfg.createdMountDirs },
+          },
+        ],
+  );
+}
+
+export async function applyHomeMountpoints(cfg: StageContextConfig, op: FilesOp): Promise<void> {
+  const d = op.details as { name: string; candidates: string[] };
+  const user = await lookupUser(cfg.root, d.name);
+  if (!user) throw new KindlingError('files', `no user "${d.name}" in the target root`, { location: { pointer: op.pointer } });
+  const home = path.posix.normalize(user.home);
+  for (const dir of d.candidates) {
+    if (dir !== home && !dir.startsWith(home + '/')) continue;
+    // Through the mount: a mount point's own directory shows the mounted filesystem's root, which
+    // is what Ignition chowns too.
+    const onDisk = await resolveInRoot(cfg.root, dir);
+    await chownOrReport(cfg, onDisk, user.uid, user.gid);
+    await chmod(onDisk, 0o700);
+  }
 }
 
 /** Runs a shadow-utils op, putting the password hash (from the config, never from the plan) in place. */
