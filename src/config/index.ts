@@ -184,10 +184,23 @@ function byKind(a: ReportEntry, b: ReportEntry): number {
   return a.kind === b.kind ? byPosition(a, b) : a.kind === 'error' ? -1 : 1;
 }
 
-/** 3.0–3.5 configs are 3.6 configs with fewer fields: only the version changes. */
+/**
+ * 3.0–3.5 configs are 3.6 configs with fewer fields: the version changes, and specs before 3.4
+ * lose setuid/setgid/sticky bits on files and directories, as Ignition's translation drops them
+ * (those specs only had permission bits; validation warns about them).
+ */
 export function translateToNewest(config: Config, spec: SpecVersion): Config {
   const version = spec === EXPERIMENTAL_VERSION ? EXPERIMENTAL_VERSION : NEWEST_VERSION;
-  return { ...config, ignition: { ...config.ignition, version } };
+  const out: Config = { ...config, ignition: { ...config.ignition, version } };
+  if (minorOf(spec) < 4 && config.storage) {
+    const permissionsOnly = <T extends { mode?: number }>(n: T): T => (n.mode !== undefined && (n.mode & 0o7000) !== 0 ? { ...n, mode: n.mode & 0o777 } : n);
+    out.storage = {
+      ...config.storage,
+      ...(config.storage.files ? { files: config.storage.files.map(permissionsOnly) } : {}),
+      ...(config.storage.directories ? { directories: config.storage.directories.map(permissionsOnly) } : {}),
+    };
+  }
+  return out;
 }
 
 function parseLegacy(text: string, declared: string): ParseResult {

@@ -275,3 +275,19 @@ describe('nesting depth', () => {
 function formatEntryText(e: KindlingError): string {
   return [e.message, ...e.entries.map((x) => x.message)].join('\n');
 }
+
+describe('special mode bits in specs before 3.4', () => {
+  const cfg = (v: string): string =>
+    JSON.stringify({ ignition: { version: v }, storage: { files: [{ path: '/a', mode: 0o6755 }], directories: [{ path: '/d', mode: 0o1777 }] } });
+  it('are dropped in translation, with the warning, as Ignition does', () => {
+    const r = parseConfig(cfg('3.3.0'));
+    expect(r.config.storage?.files?.[0]?.mode).toBe(0o755);
+    expect(r.config.storage?.directories?.[0]?.mode).toBe(0o777);
+    expect(r.report.some((e) => /setuid\/setgid\/sticky/.test(e.message))).toBe(true);
+  });
+  it('are kept from 3.4 on', () => {
+    const r = parseConfig(cfg('3.4.0'));
+    expect(r.config.storage?.files?.[0]?.mode).toBe(0o6755);
+    expect(r.config.storage?.directories?.[0]?.mode).toBe(0o1777);
+  });
+});

@@ -41,10 +41,7 @@ const runSlow = process.env.FILES_BLACKBOX_SLOW === '1';
  * Known divergences, with the reason; each is reported, and the test fails if one starts passing
  * (so the list cannot rot). Key: "name version".
  */
-const KNOWN: Record<string, string> = {
-  'positive files.customperms.pre-#2042-fix 3.2.0':
-    'config translation: specs before 3.4.0 must drop setuid/setgid/sticky (Ignition 2.14 and newer do, in translation); parseConfig keeps them and only warns',
-};
+const KNOWN: Record<string, string> = {};
 
 function rootOf(d: { partitions: PartitionSpec[] }): PartitionSpec | undefined {
   return d.partitions.find((p) => p.label === 'ROOT');
