@@ -1,17 +1,13 @@
 // /etc/.ignition-result.json, written last, as Ignition (2.12+) writes it: indented JSON with a final
 // newline, mode 0600 root:root, replacing an older one whose report is kept nested as
 // "previousReport" (measured with Ignition 2.14: a second run nests the first run's report).
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { resolveInRoot } from '../../src/root/resolve.js';
 import type { StageContextConfig } from './context.js';
 import type { FilesOp } from './types.js';
 import { KindlingError } from '../../src/errors.js';
-import { chmod, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { chownSync } from 'node:fs';
-import { toInRoot } from '../../src/root/resolve.js';
-import { randomBytes } from 'node:crypto';
 import { errno } from './util.js';
+import { writeRootOwnedFile } from './atomic.js';
 
 export const RESULT_PATH = '/etc/.ignition-result.json';
 
@@ -55,29 +51,8 @@ export async function applyResult(cfg: StageContextConfig, op: FilesOp): Promise
     } catch (err) {
       if (errno(err) !== 'ENOENT') cfg.log.warn(`ignoring the unreadable previous report ${RESULT_PATH}: ${(err as Error).message}`);
     }
-    const dir = path.dirname(p);
     await rm(p, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    const tmp = path.join(dir, `.kindling-${randomBytes(6).toString('hex')}.tmp`);
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(report, null, 2) + '\n');
-      await fh.sync();
-      await fh.close();
-      // Reported, not fatal, when not running as root (shown under its final name).
-      try {
-        chownSync(tmp, 0, 0);
-      } catch (err) {
-        if (!(cfg.unprivileged && errno(err) === 'EPERM')) throw err;
-        cfg.unprivilegedReport.push(`${toInRoot(cfg.root, p)}: would be owned by root (needs root)`);
-      }
-      await chmod(tmp, 0o600);
-      await rename(tmp, p);
-    } catch (err) {
-      await fh.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
+    await writeRootOwnedFile(cfg, p, JSON.stringify(report, null, 2) + '\n', 0o600, true);
   } catch (err) {
     throw new KindlingError('files', `failed to write the provisioning report ${RESULT_PATH}: ${(err as Error).message}`, { location: { pointer: op.pointer }, cause: err });
   }

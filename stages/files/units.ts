@@ -6,11 +6,8 @@
 // /etc/systemd/system-preset/20-ignition.preset, written after all units: one line per unit, template
 // instances collapsed into "enable name@.service inst1 inst2", lines sorted; a disabled unit first
 // loses its enablement symlinks ("systemctl --root ROOT disable UNIT"). Files are 0644 root:root.
-import { chmod, mkdir, open, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { mkdir, open, readlink, rm, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { chownSync } from 'node:fs';
-import { toInRoot } from '../../src/root/resolve.js';
-import { randomBytes } from 'node:crypto';
 import type { Dropin, Unit } from '../../src/config/types.js';
 import { KindlingError } from '../../src/errors.js';
 import { resolveInRoot } from '../../src/root/resolve.js';
@@ -18,6 +15,7 @@ import { run } from '../../src/system/exec.js';
 import type { StageContextConfig } from './context.js';
 import type { FilesOp } from './types.js';
 import { entryAt, errno } from './util.js';
+import { writeRootOwnedFile } from './atomic.js';
 
 export const UNITS_DIR = '/etc/systemd/system';
 export const PRESET_PATH = '/etc/systemd/system-preset/20-ignition.preset';
@@ -91,28 +89,7 @@ export function planUnits(cfg: StageContextConfig): FilesOp[] {
 /** Ignition's PerformFetch for a unit: temp file beside it, 0644 root:root, renamed over. */
 async function writeUnitFile(cfg: StageContextConfig, inRoot: string, contents: string): Promise<void> {
   const p = await resolveInRoot(cfg.root, inRoot);
-  const dir = path.dirname(p);
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  const tmp = path.join(dir, `.kindling-${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(contents);
-    if (cfg.fsync) await fh.sync();
-    await fh.close();
-    // Reported, not fatal, when not running as root (shown under its final name).
-    try {
-      chownSync(tmp, 0, 0);
-    } catch (err) {
-      if (!(cfg.unprivileged && errno(err) === 'EPERM')) throw err;
-      cfg.unprivilegedReport.push(`${toInRoot(cfg.root, p)}: would be owned by root (needs root)`);
-    }
-    await chmod(tmp, 0o644);
-    await rename(tmp, p);
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
+  await writeRootOwnedFile(cfg, p, contents, 0o644, cfg.fsync);
 }
 
 export async function applyUnitOp(cfg: StageContextConfig, op: FilesOp): Promise<void> {
