@@ -14,7 +14,7 @@ const USAGE = `Kindling ${KINDLING_VERSION}: first-boot provisioning, a drop-in 
 
 Usage:
   kindling validate CONFIG|-             check a config (any spec 1.x-3.6), print errors and warnings
-  kindling plan CONFIG [--disk DEV=IMAGE_OR_SIZE ...] [--root DIR] [--json]
+  kindling plan CONFIG [--disk DEV=IMAGE_OR_SIZE ...] [--root DIR] [--json] [--fetch]
                                          print every operation each stage would perform
   kindling apply CONFIG --root DIR       run the files stage against a directory
   kindling apply CONFIG --image FILE [--size 8G]

@@ -10,17 +10,26 @@ import { formatPlanText, planDocument, type StagePlanResult } from '../engine/pl
 import { localContext } from '../engine/context.js';
 import { KindlingError, type ReportEntry } from '../errors.js';
 import { parseFlags } from './flags.js';
+import { renderConfig } from '../acquire/render.js';
+import { emptyState } from '../acquire/state.js';
+import { getLogger } from '../log/logger.js';
 import { parseDiskArgs } from '../engine/disk-args.js';
 import { seedBaseAccounts } from '../engine/base-root.js';
 
 export async function runPlan(argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { booleans: ['json'], strings: ['root'], lists: ['disk'], interspersed: true });
+  const flags = parseFlags(argv, { booleans: ['json', 'fetch'], strings: ['root'], lists: ['disk'], interspersed: true });
   const origin = flags.rest[0];
-  if (!origin || flags.rest.length > 1) throw new KindlingError('usage', 'usage: kindling plan CONFIG [--disk DEVICE=IMAGE_OR_SIZE ...] [--root DIR] [--json]');
+  if (!origin || flags.rest.length > 1) throw new KindlingError('usage', 'usage: kindling plan CONFIG [--disk DEVICE=IMAGE_OR_SIZE ...] [--root DIR] [--json] [--fetch]');
   const loaded = loadConfig(origin);
   const warnings: ReportEntry[] = [...loaded.report];
-  for (const [pointer, url] of childConfigReferences(loaded.config)) {
-    warnings.push({ kind: 'warning', message: `child config ${url} is not fetched in a dry-run; the plan covers this config only`, location: { pointer } });
+  if (flags.booleans.fetch) {
+    // --fetch: resolve ignition.config.merge/replace exactly as the fetch stage does, so the plan
+    // covers the config a machine would really run.
+    loaded.config = await renderConfig(loaded.config, { offline: false, state: emptyState(), log: getLogger() });
+  } else {
+    for (const [pointer, url] of childConfigReferences(loaded.config)) {
+      warnings.push({ kind: 'warning', message: `child config ${url} is not fetched in a dry-run (use --fetch); the plan covers this config only`, location: { pointer } });
+    }
   }
 
   // Without --root the files stage plans against an empty root: every entry is created.
