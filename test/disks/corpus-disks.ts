@@ -110,7 +110,7 @@ export function checkOut(dev: string, d: LDisk): string[] {
     const norm = (s: string): string => s.toLowerCase().replace(/-/g, '');
     if (type && norm(type) !== norm(g.type)) problems.push(`p${w.number} type ${g.type} != ${type}`);
     if (w.guid && norm(w.guid) !== norm(g.uuid)) problems.push(`p${w.number} guid ${g.uuid} != ${w.guid}`);
-    const fs = blkid(partNode(dev, w.number));
+    const fs = blkid(partNode(dev, w.number), w.ambivalent ? w.filesystemType : undefined);
     if (w.filesystemType && !(w.ambivalent && fs.AMBIVALENT) && fs.TYPE !== w.filesystemType) problems.push(`p${w.number} fs ${fs.TYPE} != ${w.filesystemType}`);
     if (w.filesystemLabel && fs.LABEL !== w.filesystemLabel) problems.push(`p${w.number} fs label ${fs.LABEL} != ${w.filesystemLabel}`);
     if (w.filesystemUuid && norm(fs.UUID ?? '') !== norm(w.filesystemUuid)) problems.push(`p${w.number} fs uuid ${fs.UUID} != ${w.filesystemUuid}`);

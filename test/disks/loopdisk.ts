@@ -102,15 +102,24 @@ export function sgdiskVerify(dev: string): string {
   return r.stdout.toString();
 }
 
-export function blkid(dev: string): Record<string, string> {
-  const r = spawnSync('blkid', ['-p', '-o', 'export', dev]);
-  const kv: Record<string, string> = {};
-  for (const line of r.stdout.toString().split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) kv[line.slice(0, i)] = line.slice(i + 1);
-  }
-  if (r.status === 8 || /ambivalent/.test(r.stderr.toString())) kv.AMBIVALENT = '1';
-  return kv;
+/**
+ * blkid -p of a device. With several signatures (ambivalent) and an expected type, the expected
+ * type is probed alone for its label and UUID, as upstream's harness tolerates ambivalence.
+ */
+export function blkid(dev: string, expectType?: string): Record<string, string> {
+  const probe = (extra: string[]) => {
+    const r = spawnSync('blkid', ['-p', '-o', 'export', ...extra, dev]);
+    const kv: Record<string, string> = {};
+    for (const line of r.stdout.toString().split('\n')) {
+      const i = line.indexOf('=');
+      if (i > 0) kv[line.slice(0, i)] = line.slice(i + 1);
+    }
+    return { kv, ambivalent: r.status === 8 || /ambivalent/.test(r.stderr.toString()) };
+  };
+  const first = probe([]);
+  if (!first.ambivalent) return first.kv;
+  const only = expectType ? probe(['-n', expectType]).kv : {};
+  return { ...only, AMBIVALENT: '1' };
 }
 
 export function writeFile(p: string, data: string | Buffer): void {
