@@ -6,10 +6,10 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../src/config/types.js';
-import { getLogger } from '../../src/log/logger.js';
 import { filesStage } from '../../stages/files/index.js';
 import type { FilesPlan } from '../../stages/files/types.js';
 import type { StageContext } from '../../stages/types.js';
+import { localContext } from '../../src/engine/context.js';
 
 const made: string[] = [];
 
@@ -24,17 +24,7 @@ export function cleanupTemps(): void {
 }
 
 export function filesCtx(config: Config, root: string, options: Record<string, unknown> = {}): StageContext {
-  return {
-    config,
-    root,
-    platform: 'file',
-    log: getLogger(),
-    configCache: '',
-    stateFile: '',
-    needNetFile: '',
-    fetchTimeoutMs: 60_000,
-    options,
-  };
+  return localContext({ config, root, options });
 }
 
 export async function runFiles(config: Config, root: string, options: Record<string, unknown> = {}): Promise<FilesPlan> {
