@@ -18,6 +18,10 @@ depends() {
 installkernel() {
     # The filesystems a config may create or that we mount (EFI-SYSTEM for the first_boot stamp).
     hostonly='' instmods ext4 vfat nls_cp437 nls_ascii nls_iso8859-1 xfs btrfs qemu_fw_cfg
+    # storage.raid and storage.luks: md RAID (Ignition's levels), dm-crypt with LUKS2's default
+    # cipher (aes-xts-plain64) and the kernel crypto API cryptsetup uses for its keyslots.
+    hostonly='' instmods md_mod raid0 raid1 raid10 raid456 dm_mod dm_crypt xts ecb essiv \
+        algif_skcipher algif_hash aesni_intel
 }
 
 install() {
@@ -62,7 +66,12 @@ install() {
         useradd usermod groupadd chpasswd udevadm \
         mkfs.ext4 mke2fs resize2fs e2fsck mkfs.xfs xfs_growfs mkfs.btrfs mkfs.vfat mkfs.fat mkswap \
         wipefs partx sfdisk systemd-detect-virt systemctl \
-        cryptsetup mdadm
+        cryptsetup mdadm dmsetup
+    # Without udev's dm rules libdevmapper (cryptsetup) waits forever for a udev cookie; without
+    # the md rules there is no /dev/md/NAME. Only these rules, not dracut's mdraid/dm modules:
+    # their hooks would assemble arrays at every boot, which is not the initrd's business here.
+    inst_rules 01-md-raid-creating.rules 63-md-raid-arrays.rules \
+        10-dm.rules 13-dm-disk.rules 55-dm.rules 60-persistent-storage-dm.rules 95-dm-notify.rules
 
     # The kargs stage hands kernel argument changes to this distro helper, as Ignition does.
     inst_script "$moddir/ignition-kargs-helper" /usr/sbin/ignition-kargs-helper
