@@ -8,8 +8,10 @@
 # Usage: qemu/boot.sh --initrd FILE --disk IMG [--config FILE] [--append "ARGS"]
 #          [--serial LOG] [--timeout SEC] [--until REGEX] [--metadata-port PORT]
 #          [--first-boot auto|detected|no] [--accel tcg|kvm|auto] [--memory MIB]
+#          [--extra-disk IMG]...
 #   --metadata-port: user networking with restrict=on (no way out) and one guestfwd rule that
 #     connects 169.254.169.254:80 in the guest to 127.0.0.1:PORT on the host.
+#   --extra-disk: one more virtio disk per option, in order (/dev/vdb, /dev/vdc, ...), raw.
 #   --accel: tcg by default. KVM hangs after the BIOS on this kind of machine (NOTES.md); "auto"
 #     uses KVM only if a 20 s probe boot reaches the kernel, remembered in .cache/qemu/kvm-works.
 set -euo pipefail
@@ -18,6 +20,7 @@ repo=$(dirname "$here")
 
 initrd= disk= config= append= serial= timeout=300 until= port= first_boot=auto
 accel=${KINDLING_QEMU_ACCEL:-tcg} memory=1536
+extra_disks=()
 while (($#)); do
   case $1 in
     --initrd) initrd=$2 ;;
@@ -31,6 +34,7 @@ while (($#)); do
     --first-boot) first_boot=$2 ;;
     --accel) accel=$2 ;;
     --memory) memory=$2 ;;
+    --extra-disk) extra_disks+=("$2") ;;
     *) echo "boot.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -79,6 +83,10 @@ args=("${accel_args[@]}" -m "$memory" -smp 1 -nodefaults -display none -no-reboo
   -kernel "$VMLINUZ" -initrd "$initrd" -append "$cmdline"
   -drive "if=virtio,file=$disk,format=raw,cache=unsafe"
   -device virtio-rng-pci)
+for d in "${extra_disks[@]}"; do
+  [[ -f $d ]] || { echo "boot.sh: --extra-disk $d is not a file" >&2; exit 2; }
+  args+=(-drive "if=virtio,file=$d,format=raw,cache=unsafe")
+done
 if [[ -n $config ]]; then
   # Flatcar's Ignition reads the first key, upstream Ignition (Debian's 2.14) the second.
   args+=(-fw_cfg "name=opt/org.flatcar-linux/config,file=$config"

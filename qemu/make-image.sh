@@ -15,17 +15,22 @@
 #   9 ROOT        coreos-resize  1.74 GiB ext4, label ROOT: a root that prints a marker and powers off
 # The disk is larger than the partitions (default 10 GiB), so a config that grows ROOT has room.
 #
-# Usage: qemu/make-image.sh OUT.img [--size 10G] [--no-first-boot] [--busybox]
+# Usage: qemu/make-image.sh OUT.img [--size 10G] [--no-first-boot] [--init-hook FILE]
+#   --init-hook: the root's init runs FILE (as /sbin/init-hook, with the host's busybox as
+#     /bin/busybox) after its first lines and before it syncs and powers off: a test's way to look
+#     at the booted system from inside (arrays, device-mapper volumes) and print what it sees.
 set -euo pipefail
 
 out=${1:?usage: make-image.sh OUT.img [--size SIZE] [--no-first-boot]}
 shift
 size=10G
 first_boot=1
+init_hook=
 while (($#)); do
   case $1 in
     --size) size=$2; shift 2 ;;
     --no-first-boot) first_boot=0; shift ;;
+    --init-hook) init_hook=$2; shift 2 ;;
     *) echo "make-image.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -98,6 +103,13 @@ for f in /bin/dash /bin/sync $(ldd /bin/dash /bin/sync | grep -o '/[^ :]*' | sor
   cp -L "$f" "$r$f"
 done
 ln -s dash "$r/bin/sh"
+if [[ -n $init_hook ]]; then
+  for f in /bin/busybox $(ldd /bin/busybox | grep -o '/[^ :]*' | sort -u); do
+    mkdir -p "$r$(dirname "$f")"
+    cp -L "$f" "$r$f"
+  done
+  install -m 0755 "$init_hook" "$r/sbin/init-hook"
+fi
 cat >"$r/etc/os-release" <<'OS'
 NAME="Kindling test root"
 ID=kindling-test
@@ -133,6 +145,10 @@ read up idle </proc/uptime
 echo "KINDLING-TEST-ROOT: switched root at uptime=${up}s" >/dev/console
 read cmdline </proc/cmdline
 echo "KINDLING-TEST-ROOT: cmdline: $cmdline" >/dev/console
+if [ -x /sbin/init-hook ]; then
+  /sbin/init-hook >/dev/console 2>&1
+  echo "KINDLING-TEST-ROOT: init-hook exited $?" >/dev/console
+fi
 # sync(2) waits for the writeback, so the image is complete when QEMU exits.
 /bin/sync
 echo "KINDLING-TEST-ROOT: powering off" >/dev/console
