@@ -14,6 +14,7 @@ import { applyPlan } from './apply.js';
 import { buildPlan } from './plan.js';
 import type { FilesPlan } from './types.js';
 import type { Stage, StageContext } from '../types.js';
+import { applyCrypttabOp, isCrypttabOp, planCrypttab } from './crypttab.js';
 
 export type { FilesPlan, FilesOp } from './types.js';
 
@@ -32,9 +33,17 @@ function contextFor(ctx: StageContext): StageContextConfig {
 export const filesStage: Stage<FilesPlan> = {
   name: 'files',
   async plan(ctx) {
-    return buildPlan(contextFor(ctx));
+    const plan = await buildPlan(contextFor(ctx));
+    // LUKS persistence (crypttab.ts) comes after units and before the report, as in Ignition.
+    const luks = (await planCrypttab(ctx)) as FilesPlan['ops'];
+    if (luks.length) plan.ops.splice(plan.ops.findIndex((o) => o.kind === 'result.write') >>> 0, 0, ...luks);
+    return plan;
   },
   async apply(ctx, plan) {
-    await applyPlan(contextFor(ctx), plan);
+    const at = plan.ops.findIndex(isCrypttabOp);
+    if (at < 0) return applyPlan(contextFor(ctx), plan);
+    await applyPlan(contextFor(ctx), { ...plan, ops: plan.ops.slice(0, at) });
+    for (const op of plan.ops.filter(isCrypttabOp)) await applyCrypttabOp(ctx, op);
+    await applyPlan(contextFor(ctx), { ...plan, ops: plan.ops.slice(at).filter((o) => !isCrypttabOp(o)) });
   },
 };
