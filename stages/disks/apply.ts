@@ -1,7 +1,7 @@
 // Carry out a disks plan, op by op, exactly as planned. Every op re-checks the one fact it depends
 // on (the table sgdisk wrote equals the planned table; a reused filesystem still matches) so a plan
 // that went stale between plan() and apply() fails instead of guessing.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -164,7 +164,7 @@ async function applyFilesystem(ctx: StageContext, o: DisksOptions, x: PlannedOp)
   journalEnd(o.stateDir, device);
 }
 
-async function luksKeyFile(ctx: StageContext, o: DisksOptions, l: Luks, x: PlannedOp): Promise<string> {
+async function luksKeyFile(ctx: StageContext, o: DisksOptions, l: Luks, x: PlannedOp): Promise<{ path: string; generated: boolean }> {
   const dir = join(o.stateDir, 'luks-keyfiles');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, l.name);
@@ -175,12 +175,35 @@ async function luksKeyFile(ctx: StageContext, o: DisksOptions, l: Luks, x: Plann
     } catch (e) {
       fail(x, `LUKS ${l.name}: the key file could not be fetched: ${(e as Error).message}`, e);
     }
+    rmSync(path, { force: true });
     writeFileSync(path, key, { mode: 0o400 });
-  } else if (!existsSync(path)) {
-    // Kept across an interrupted run: a volume formatted with it must stay openable.
-    writeFileSync(path, randomBytes(2048).toString('hex'), { mode: 0o400 });
+    return { path, generated: false };
   }
-  return path;
+  if (!existsSync(path)) {
+    // Ignition's generated key: 4096 random bytes as hex (8192 characters). Kept across an
+    // interrupted run: a volume formatted with it must stay openable.
+    writeFileSync(path, randomBytes(4096).toString('hex'), { mode: 0o400 });
+  }
+  return { path, generated: true };
+}
+
+type StateKeys = { luksPersistKeyFiles?: Record<string, string> | null } | undefined;
+
+/**
+ * Hand the key to the files stage as Ignition does: the state file's luksPersistKeyFiles (a data:
+ * URL), beside the copy in STATE/luks-keyfiles. The files stage copies it to /etc/luks/NAME and
+ * then forgets both (stages/files/crypttab.ts).
+ */
+function persistKey(ctx: StageContext, name: string, keyPath: string): void {
+  const state = (ctx.options ?? {}).state as StateKeys;
+  if (!state || typeof state !== 'object') return;
+  (state.luksPersistKeyFiles ??= {})[name] = `data:application/octet-stream;base64,${readFileSync(keyPath).toString('base64')}`;
+}
+
+function forgetKey(ctx: StageContext, name: string, keyPath: string): void {
+  const state = (ctx.options ?? {}).state as StateKeys;
+  if (state?.luksPersistKeyFiles) delete state.luksPersistKeyFiles[name];
+  rmSync(keyPath, { force: true });
 }
 
 async function applyLuks(ctx: StageContext, o: DisksOptions, x: PlannedOp): Promise<void> {
@@ -188,7 +211,9 @@ async function applyLuks(ctx: StageContext, o: DisksOptions, x: PlannedOp): Prom
   const l = entryAt<Luks>(ctx, x.pointer);
   const device = d.device as string;
   await waitForDevice(device);
-  const key = await luksKeyFile(ctx, o, l, x);
+  const { path: key, generated } = await luksKeyFile(ctx, o, l, x);
+  // Recorded before anything can fail, as Ignition does ("so device reuse works correctly").
+  persistKey(ctx, l.name, key);
   const mapper = d.mapper as string;
   if (x.kind === 'luks.format') {
     if (existsSync(mapper)) await run('cryptsetup', ['close', l.name]);
@@ -201,6 +226,12 @@ async function applyLuks(ctx: StageContext, o: DisksOptions, x: PlannedOp): Prom
   const clevis = clevisConfig(l);
   if (clevis && x.kind === 'luks.format') {
     await run('clevis', ['luks', 'bind', '-f', '-k', key, '-d', device, clevis.pin, clevis.config]);
+    if (generated) {
+      // Ignition: a generated key only bootstraps clevis; it is removed from the volume and never
+      // persisted (crypttab then names no key file).
+      await run('cryptsetup', ['luksRemoveKey', device, key]);
+      forgetKey(ctx, l.name, key);
+    }
   }
   await waitForDevice(mapper);
 }

@@ -20,7 +20,9 @@ export function luksFormatArgs(l: Luks, device: string, keyFile: string): string
 }
 
 export function luksOpenArgs(l: Luks, device: string, keyFile: string): string[] {
-  const args = ['luksOpen', '--batch-mode', device, l.name, '--key-file', keyFile];
+  // --persistent (Ignition ≥ 2.15): discard and the open options are stored in the LUKS2 header,
+  // so every later unlock (systemd-cryptsetup, clevis) applies them; crypttab leaves them out.
+  const args = ['luksOpen', '--batch-mode', device, l.name, '--key-file', keyFile, '--persistent'];
   if (l.discard) args.push('--allow-discards');
   args.push(...(l.openOptions ?? []));
   return args;
