@@ -7,7 +7,7 @@
 //   IGNITION_SYSTEM_LOCAL_CONFIG_DIR    /etc/ignition               highest priority first)
 //   IGNITION_SYSTEM_CONFIG_DIR          /usr/lib/ignition
 //   IGNITION_CONFIG_FILE                config.ign                 (the file platform)
-//   KINDLING_OEM_DIRS                   /usr/share/oem             (':'-separated, see system.ts)
+//   KINDLING_OEM_DIRS                   /oem:/usr/share/oem        (':'-separated, see system.ts)
 //   KINDLING_FW_CFG_DIR                 /sys/firmware/qemu_fw_cfg
 //   KINDLING_DISK_BY_LABEL_DIR          /dev/disk/by-label
 //   KINDLING_DISK_BY_ID_DIR             /dev/disk/by-id
@@ -73,7 +73,7 @@ export function acquireEnvFrom(vars: NodeJS.ProcessEnv = process.env, overrides:
       vars.IGNITION_SYSTEM_CONFIG_DIR || '/usr/lib/ignition',
     ],
     configFile: vars.IGNITION_CONFIG_FILE || 'config.ign',
-    oemDirs: (vars.KINDLING_OEM_DIRS ?? '/usr/share/oem').split(':').filter(Boolean),
+    oemDirs: (vars.KINDLING_OEM_DIRS ?? '/oem:/usr/share/oem').split(':').filter(Boolean),
     fwCfgDir: vars.KINDLING_FW_CFG_DIR || '/sys/firmware/qemu_fw_cfg',
     diskByLabelDir: vars.KINDLING_DISK_BY_LABEL_DIR || '/dev/disk/by-label',
     diskByIdDir: vars.KINDLING_DISK_BY_ID_DIR || '/dev/disk/by-id',

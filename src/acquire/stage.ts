@@ -2,7 +2,10 @@
 // written); apply() writes the rendered user config to -config-cache atomically (temporary file in
 // the same directory, then rename: a crash never leaves half a config), mode 0640 like Ignition's
 // renameio.WriteFile, and the state file; or, when fetch-offline found that the network is needed,
-// the -neednet flag file (and the state), and nothing else.
+// the -neednet flag file (and the state), and nothing else. As in Ignition, fetch-offline also
+// raises the flag when it did get the config but the config itself names a resource on the
+// network (a remote file, a CA...): the cache is then written too, and the distro brings the
+// network up for the later stages (fetch stays skipped, the config is cached).
 import { mkdirSync, renameSync, writeFileSync, chmodSync, closeSync, openSync, fsyncSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { mergeConfigs } from '../config/index.js';
@@ -20,6 +23,7 @@ import {
   type IgnitionState,
 } from './index.js';
 import type { HttpClient } from './http.js';
+import { displayUrl, needsNetwork } from '../resources/index.js';
 import type { Plan, Stage, StageContext, StageName } from '../../stages/types.js';
 
 export interface FetchPlan extends Plan {
@@ -44,6 +48,26 @@ function stateFor(ctx: StageContext): IgnitionState {
   const s = ctx.stateFile ? loadState(ctx.stateFile) : emptyState();
   (ctx.options ??= {}).state = s;
   return s;
+}
+
+/** The first resource source in the config that needs the network (Ignition's configNeedsNet). */
+export function networkResource(node: unknown): string | undefined {
+  if (Array.isArray(node)) {
+    for (const v of node) {
+      const s = networkResource(v);
+      if (s !== undefined) return s;
+    }
+  } else if (node !== null && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'source' && typeof v === 'string') {
+        if (v !== '' && needsNetwork(v)) return v;
+      } else {
+        const s = networkResource(v);
+        if (s !== undefined) return s;
+      }
+    }
+  }
+  return undefined;
 }
 
 export function writeFileAtomic(path: string, data: string, mode: number): void {
@@ -79,21 +103,35 @@ export function makeFetchStage(name: Extract<StageName, 'fetch' | 'fetch-offline
           http: o.http,
         });
 
+        const full = mergeConfigs(base, got.config);
+        // Ignition's fetch-offline stage: the config is here, but a resource it names is not.
+        const remote = offline ? networkResource(full) : undefined;
+        const ops: FetchPlan['ops'] = [
+          {
+            kind: 'config.cache',
+            pointer: '',
+            summary: `write the rendered config (from ${got.source}) to ${ctx.configCache || '(no cache path)'}`,
+            details: { path: ctx.configCache, source: got.source, empty: got.emptyBecause !== undefined },
+          },
+        ];
+        if (remote !== undefined) {
+          const reason = `the config references ${displayUrl(remote)}`;
+          ctx.log.info(`${reason}: networking is needed`);
+          ops.push({
+            kind: 'neednet.signal',
+            pointer: '',
+            summary: `signal that networking is needed: create ${ctx.needNetFile} (${reason})`,
+            details: { path: ctx.needNetFile, reason },
+          });
+        }
         return {
           stage: name,
-          needNet: false,
+          needNet: remote !== undefined,
           state,
           cache: got.config,
-          full: mergeConfigs(base, got.config),
+          full,
           warnings: got.emptyBecause ? [got.emptyBecause] : [],
-          ops: [
-            {
-              kind: 'config.cache',
-              pointer: '',
-              summary: `write the rendered config (from ${got.source}) to ${ctx.configCache || '(no cache path)'}`,
-              details: { path: ctx.configCache, source: got.source, empty: got.emptyBecause !== undefined },
-            },
-          ],
+          ops,
         };
       } catch (err) {
         if (offline && isNeedNet(err)) {
@@ -123,7 +161,8 @@ export function makeFetchStage(name: Extract<StageName, 'fetch' | 'fetch-offline
           mkdirSync(dirname(ctx.needNetFile), { recursive: true });
           closeSync(openSync(ctx.needNetFile, 'w', 0o644));
           ctx.log.info(`wrote ${ctx.needNetFile}: networking is needed for the config`);
-        } else if (plan.cache) {
+        }
+        if (plan.cache) {
           if (!ctx.configCache) throw new KindlingError('usage', 'no -config-cache path to write the config to');
           writeFileAtomic(ctx.configCache, JSON.stringify(plan.cache), 0o640);
           ctx.log.info(`wrote the config cache ${ctx.configCache}`);

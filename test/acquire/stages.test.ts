@@ -190,6 +190,28 @@ describe('fetch-offline', () => {
   });
 });
 
+describe('fetch-offline: a cached config that names a remote resource (Ignition configNeedsNet)', () => {
+  it('writes the cache and signals neednet, so the network comes up for the files stage', async () => {
+    const dir = scratch();
+    put(join(dir, 'oem/config.ign'), cfg({ storage: { files: [file('/local', 'l'), { path: '/remote', contents: { source: 'http://192.0.2.1/remote.txt' } }] } }));
+    const ctx = ctxFor(dir, 'metal', testEnv(dir));
+    const plan = await run('fetch-offline', ctx);
+    expect(plan.needNet).toBe(true);
+    expect(plan.ops.map((o) => o.kind)).toEqual(['config.cache', 'neednet.signal']);
+    expect(existsSync(ctx.needNetFile)).toBe(true);
+    expect(cached(ctx).storage.files.map((f: { path: string }) => f.path)).toEqual(['/local', '/remote']);
+  });
+  it('data: resources and an empty source need no network', async () => {
+    const dir = scratch();
+    put(join(dir, 'oem/config.ign'), cfg({ storage: { files: [file('/local', 'l'), { path: '/e', contents: { source: '' } }] } }));
+    const ctx = ctxFor(dir, 'metal', testEnv(dir));
+    const plan = await run('fetch-offline', ctx);
+    expect(plan.needNet).toBe(false);
+    expect(existsSync(ctx.needNetFile)).toBe(false);
+    expect(existsSync(ctx.configCache)).toBe(true);
+  });
+});
+
 describe('fetch: referenced configs over HTTP', () => {
   it('merge chain (parent -> A -> B) with verification, in order, each recorded in the state', async () => {
     const B = cfg({ storage: { files: [file('/b', 'B'), file('/shared', 'from B')] } });
