@@ -6,7 +6,7 @@
 // provided", "flag provided but not defined: -x", an unknown platform or stage).
 // The fetch stages produce the config cache; every other stage reads it, merges the system base
 // configs under it (as Ignition does in each stage), and runs plan() then apply().
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { getStage, STAGE_NAMES } from '../../stages/index.js';
 import type { StageContext } from '../../stages/types.js';
 import { acquireBaseConfig, acquireEnvFrom, fullConfig, loadState, saveState } from '../acquire/index.js';
@@ -14,11 +14,15 @@ import { parseGoDuration } from '../acquire/duration.js';
 import { makeHttpClient } from '../acquire/http.js';
 import { getProvider, providerNames } from '../acquire/providers/index.js';
 import type { AcquireEnv } from '../acquire/env.js';
-import { parseConfig } from '../config/index.js';
+import type { FetchPlan } from '../acquire/stage.js';
+import { loadCachedConfig, writeCacheStamp } from '../engine/load-config.js';
 import { formatError, KindlingError } from '../errors.js';
 import { createLogger, setLogger } from '../log/logger.js';
 import { KINDLING_VERSION } from '../version.js';
 import { parseFlags } from './flags.js';
+
+/** Stages whose apply() logs every operation it carries out. */
+const OPS_LOGGED_BY_APPLY = new Set(['files', 'disks', 'mount']);
 
 export const IGNITION_DEFAULTS = {
   root: '/',
@@ -51,9 +55,16 @@ function usage(): string {
 `;
 }
 
-function usageError(msg: string, withUsage: boolean): number {
-  process.stderr.write(msg + '\n' + (withUsage ? usage() : ''));
-  return 2;
+/** Where a run writes: the process's own stdout/stderr, or (the stage server) a client's pipe. */
+export interface IgnitionIo {
+  stdoutFd: number;
+  stderrFd: number;
+}
+const PROCESS_IO: IgnitionIo = { stdoutFd: 1, stderrFd: 2 };
+
+function write(fd: number, text: string): void {
+  const buf = Buffer.from(text);
+  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
 }
 
 /** Ignition's platform Status hook (Equinix Metal's timeline): after each stage, never fatal. */
@@ -67,7 +78,11 @@ async function reportStatus(env: AcquireEnv, platform: string, stage: string, er
   }
 }
 
-export async function runIgnition(argv: string[]): Promise<number> {
+export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): Promise<number> {
+  const usageError = (msg: string, withUsage: boolean): number => {
+    write(io.stderrFd, msg + '\n' + (withUsage ? usage() : ''));
+    return 2;
+  };
   let parsed;
   try {
     parsed = parseFlags(argv, {
@@ -80,11 +95,11 @@ export async function runIgnition(argv: string[]): Promise<number> {
   const b = parsed.booleans;
   const v = parsed.values;
   if (b.help || b.h) {
-    process.stderr.write(usage());
+    write(io.stderrFd, usage());
     return 0;
   }
   if (b.version) {
-    process.stdout.write(`Kindling ${KINDLING_VERSION} (Ignition-compatible)\n`);
+    write(io.stdoutFd, `Kindling ${KINDLING_VERSION} (Ignition-compatible)\n`);
     return 0;
   }
   let fetchTimeoutMs: number;
@@ -102,7 +117,8 @@ export async function runIgnition(argv: string[]): Promise<number> {
   if (!v.platform) return usageError("'--platform' must be provided", false);
   if (!v.stage) return usageError("'--stage' must be provided", false);
 
-  const log = createLogger({ toStdout: b['log-to-stdout'] === true });
+  const toStdout = b['log-to-stdout'] === true;
+  const log = createLogger({ toStdout, fd: toStdout ? io.stdoutFd : io.stderrFd });
   setLogger(log);
   const stageName = v.stage;
   const platform = v.platform;
@@ -129,24 +145,27 @@ export async function runIgnition(argv: string[]): Promise<number> {
     if (stageName !== 'fetch' && stageName !== 'fetch-offline') {
       // Every later stage: the system base configs under the cached user config.
       const base = acquireBaseConfig(env, platform, state);
-      let cached;
-      try {
-        cached = readFileSync(ctx.configCache);
-      } catch (err) {
-        throw new KindlingError('usage', `couldn't read the config cache ${ctx.configCache} (did the fetch stage run?): ${(err as Error).message}`);
-      }
-      let user;
-      try {
-        user = parseConfig(cached).config;
-      } catch (err) {
-        throw new KindlingError('config-invalid', `failed to parse cached config ${ctx.configCache}: ${formatError(err)}`, { cause: err });
-      }
-      ctx.config = fullConfig(base, user);
+      // Validated again unless the stamp our fetch stage wrote vouches for these exact bytes.
+      const cached = loadCachedConfig(ctx.configCache);
+      if (cached.trusted) ctx.log.debug(`config cache ${ctx.configCache} matches the stamp of the fetch stage: not validated again`);
+      ctx.config = fullConfig(base, cached.config);
     }
     const plan = await stage.plan(ctx);
     for (const w of plan.warnings) ctx.log.warn(w);
-    for (const op of plan.ops) ctx.log.info(`plan: ${op.summary}`);
+    // Stages that log each operation as they carry it out (op(N): [started] ...) would log every
+    // summary twice: their plan goes to the debug level (10,000 files: 10,000 lines fewer).
+    const planLevel = OPS_LOGGED_BY_APPLY.has(stageName) ? 'debug' : 'info';
+    ctx.log.info(`plan: ${plan.ops.length} operation${plan.ops.length === 1 ? '' : 's'}`);
+    for (const op of plan.ops) ctx.log[planLevel](`plan: ${op.summary}`);
     await stage.apply(ctx, plan);
+    if (stageName === 'fetch' || stageName === 'fetch-offline') {
+      // The text the fetch stage just wrote, from a config it validated: stamped so that later
+      // stages need not validate it again (src/engine/load-config.ts).
+      const written = (plan as FetchPlan).cache;
+      if (written && ctx.configCache && !writeCacheStamp(ctx.configCache, JSON.stringify(written))) {
+        ctx.log.debug(`could not write the stamp of ${ctx.configCache}; later stages will validate it again`);
+      }
+    }
     if (stageName !== 'fetch' && stageName !== 'fetch-offline') saveState(ctx.stateFile, state);
     ctx.log.info(`${stageName} passed (${Date.now() - started} ms)`);
     await reportStatus(env, platform, stageName);
@@ -157,7 +176,7 @@ export async function runIgnition(argv: string[]): Promise<number> {
     const line = `${stageName} failed (platform ${platform}): ${formatError(err)}`;
     ctx.log.error(line);
     if (err instanceof KindlingError) for (const e of err.entries) ctx.log.error(`  ${e.kind}: ${e.message}${e.location ? ' at ' + (e.location.pointer || '/') : ''}`);
-    if (!b['log-to-stdout'] && !process.stderr.isTTY) process.stderr.write(`kindling: ${line}\n`);
+    if (!toStdout && !(io === PROCESS_IO && process.stderr.isTTY)) write(io.stderrFd, `kindling: ${line}\n`);
     await reportStatus(env, platform, stageName, err instanceof Error ? err : new Error(String(err)));
     // Like Ignition, a failed stage leaves the state file as it was.
     return 1;
