@@ -33,3 +33,10 @@ wait_for_device() {
     done
     [[ -e $1 ]]
 }
+
+# is_mounted DIR: true when something is mounted exactly on DIR.
+is_mounted() {
+    local _dev mnt _rest
+    while read -r _dev mnt _rest; do [[ $mnt == "$1" ]] && return 0; done </proc/self/mounts
+    return 1
+}

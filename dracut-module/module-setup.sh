@@ -80,6 +80,7 @@ install() {
     inst_script "$moddir/kindling-failed" /usr/lib/kindling/kindling-failed
     inst_script "$moddir/kindling-network" /usr/lib/kindling/kindling-network
     inst_script "$moddir/kindling-quench" /usr/lib/kindling/kindling-quench
+    inst_script "$moddir/kindling-oem" /usr/lib/kindling/kindling-oem
     inst_script "$moddir/kindling-generator" "$systemdutildir/system-generators/kindling-generator"
 
     local u
