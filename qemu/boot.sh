@@ -8,10 +8,14 @@
 # Usage: qemu/boot.sh --initrd FILE --disk IMG [--config FILE] [--append "ARGS"]
 #          [--serial LOG] [--timeout SEC] [--until REGEX] [--metadata-port PORT]
 #          [--first-boot auto|detected|no] [--accel tcg|kvm|auto] [--memory MIB]
-#          [--extra-disk IMG]...
+#          [--extra-disk IMG]... [--oem-grub auto|no]
 #   --metadata-port: user networking with restrict=on (no way out) and one guestfwd rule that
 #     connects 169.254.169.254:80 in the guest to 127.0.0.1:PORT on the host.
 #   --extra-disk: one more virtio disk per option, in order (/dev/vdb, /dev/vdc, ...), raw.
+#   --oem-grub: GRUB's other part. Flatcar's grub.cfg sources grub.cfg on the OEM partition, whose
+#     `set linux_append="$linux_append ARGS"` lines add kernel arguments (what the kargs helper
+#     writes). "auto" (default) reads them when run as root (loop device, btrfs mounted read-only);
+#     "no" skips it.
 #   --accel: tcg by default. KVM hangs after the BIOS on this kind of machine (NOTES.md); "auto"
 #     uses KVM only if a 20 s probe boot reaches the kernel, remembered in .cache/qemu/kvm-works.
 set -euo pipefail
@@ -21,6 +25,7 @@ repo=$(dirname "$here")
 initrd= disk= config= append= serial= timeout=300 until= port= first_boot=auto
 accel=${KINDLING_QEMU_ACCEL:-tcg} memory=1536
 extra_disks=()
+oem_grub=auto
 while (($#)); do
   case $1 in
     --initrd) initrd=$2 ;;
@@ -35,6 +40,7 @@ while (($#)); do
     --accel) accel=$2 ;;
     --memory) memory=$2 ;;
     --extra-disk) extra_disks+=("$2") ;;
+    --oem-grub) oem_grub=$2 ;;
     *) echo "boot.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -53,8 +59,45 @@ if [[ $first_boot == auto ]]; then
     first_boot=no
   fi
 fi
+# GRUB's linux_append from the OEM partition's grub.cfg: each unconditional
+# `set linux_append="..."` line, with $linux_append standing for the value so far.
+oem_mnt= oem_loop=
+oem_release() {
+  if [[ -n $oem_mnt ]]; then mountpoint -q "$oem_mnt" && umount "$oem_mnt"; rmdir "$oem_mnt"; fi
+  if [[ -n $oem_loop ]]; then losetup -d "$oem_loop"; fi
+  oem_mnt= oem_loop=
+}
+oem_linux_append() {
+  local start end line v value= words
+  start=$(sgdisk -i 6 "$disk" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+  end=$(sgdisk -i 6 "$disk" | sed -n 's/^Last sector: \([0-9]*\).*/\1/p')
+  [[ -n $start && -n $end ]] || return 0
+  # (Called in a command substitution: this trap is that subshell's own.)
+  trap oem_release EXIT
+  oem_mnt=$(mktemp -d /tmp/kindling-oem-grub.XXXXXX)
+  oem_loop=$(losetup --find --show --read-only --offset $((start * 512)) --sizelimit $(((end - start + 1) * 512)) "$disk")
+  # Read-only: a btrfs log the guest left is not replayed (nologreplay); ext4 OEM partitions too.
+  if { mount -t btrfs -o ro,rescue=nologreplay "$oem_loop" "$oem_mnt" || mount -o ro,noload "$oem_loop" "$oem_mnt"; } 2>/dev/null \
+      && [[ -f $oem_mnt/grub.cfg ]]; then
+    while IFS= read -r line; do
+      [[ $line == 'set linux_append="'* ]] || continue
+      v=${line#set linux_append=\"}
+      v=${v%\"*}
+      value=${v//'$linux_append'/"$value"}
+    done <"$oem_mnt/grub.cfg"
+  fi
+  oem_release
+  read -r -a words <<<"$value" || true
+  echo "${words[*]}"
+}
+grub_append=
+if [[ $oem_grub == auto && $EUID -eq 0 ]]; then
+  grub_append=$(oem_linux_append)
+fi
+
 cmdline="console=ttyS0,115200 root=LABEL=ROOT rw panic=1"
 [[ $first_boot == no ]] || cmdline+=" flatcar.first_boot=$first_boot"
+[[ -z $grub_append ]] || cmdline+=" $grub_append"
 [[ -z $append ]] || cmdline+=" $append"
 
 kvm_works() {
@@ -104,7 +147,7 @@ start=$(date +%s%N)
 qemu-system-x86_64 "${args[@]}" &
 qpid=$!
 trap 'kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true' EXIT
-echo "boot.sh: qemu pid $qpid, ${accel_args[1]}, first_boot=$first_boot, console in $serial" >&2
+echo "boot.sh: qemu pid $qpid, ${accel_args[1]}, first_boot=$first_boot${grub_append:+, OEM grub.cfg adds \"$grub_append\"}, console in $serial" >&2
 
 status=
 while :; do

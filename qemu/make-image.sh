@@ -19,6 +19,8 @@
 #   --init-hook: the root's init runs FILE (as /sbin/init-hook, with the host's busybox as
 #     /bin/busybox) after its first lines and before it syncs and powers off: a test's way to look
 #     at the booted system from inside (arrays, device-mapper volumes) and print what it sees.
+#   --oem-dir: the OEM partition's btrfs is filled with DIR's contents (mkfs.btrfs --rootdir):
+#     config.ign, base/base.ign, grub.cfg, as a Flatcar image or an installer leaves them there.
 set -euo pipefail
 
 out=${1:?usage: make-image.sh OUT.img [--size SIZE] [--no-first-boot]}
@@ -26,11 +28,13 @@ shift
 size=10G
 first_boot=1
 init_hook=
+oem_dir=
 while (($#)); do
   case $1 in
     --size) size=$2; shift 2 ;;
     --no-first-boot) first_boot=0; shift ;;
     --init-hook) init_hook=$2; shift 2 ;;
+    --oem-dir) oem_dir=$2; shift 2 ;;
     *) echo "make-image.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -88,7 +92,7 @@ fi
 # OEM: btrfs like Flatcar's (mkfs.btrfs has no offset option, so build it aside and copy it in,
 # keeping holes).
 truncate -s $(( SECTORS[6] * 512 )) "$work/oem.img"
-mkfs.btrfs -q -L OEM "$work/oem.img" >/dev/null
+mkfs.btrfs -q -L OEM ${oem_dir:+--rootdir "$oem_dir"} "$work/oem.img" >/dev/null
 dd if="$work/oem.img" of="$out" bs=1M seek=$(( $(offset 6) / 1048576 )) conv=sparse,notrunc status=none
 
 # ROOT: the smallest root systemd will switch into. switch-root wants /etc/os-release; /sbin/init
