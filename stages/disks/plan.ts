@@ -19,6 +19,7 @@ import { raidDevicePath, memberBelongsTo } from './raid.js';
 import { luksDevicePath, clevisConfig } from './luks.js';
 import { readJournal, type Journal } from './journal.js';
 import { disksOptions, type DisksOptions } from './options.js';
+import { diskUsage, deviceUsage, inUse, describeUsage, type DiskUsage, type Usage } from '../../src/disk/inuse.js';
 
 export interface DisksPlan extends Plan {
   stage: 'disks';
@@ -90,6 +91,25 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
   for (const a of o.diskArgs) await addDisk(a.device, '');
   const rootDisk = await findRootDisk(o, known, addDisk);
 
+  // In use (mounted, active swap, held by device-mapper/md): Ignition refuses to operate on a
+  // directly active disk, to wipe a disk with an active partition and to modify an active
+  // partition; Kindling refuses the same here, in planning, and also refuses to wipe a filesystem,
+  // format LUKS or build RAID over an active device.
+  const usage = new Map<KnownDisk, DiskUsage | undefined>();
+  const usageOfDisk = (k: KnownDisk): DiskUsage | undefined => {
+    if (k.imagined || !k.info.isBlockDevice) return undefined;
+    if (!usage.has(k)) usage.set(k, diskUsage(k.actual));
+    return usage.get(k);
+  };
+  const activePartition = (k: KnownDisk, n: number): Usage | undefined => {
+    const u = usageOfDisk(k)?.partitions.get(n);
+    return inUse(u) ? u : undefined;
+  };
+  const refuseIfActive = (t: Target, pointer: string, what: string): void => {
+    const u = t.kind === 'partition' ? activePartition(t.disk, t.number) : t.kind === 'device' ? deviceUsage(t.device) : undefined;
+    if (u && inUse(u)) refuse(pointer, `refusing to ${what} on active device ${t.device}: ${describeUsage(u)}`);
+  };
+
   // ---- partitions ------------------------------------------------------------------------------
   for (const [i, d] of (storage.disks ?? []).entries()) {
     const k = findKnown(d.device)!;
@@ -97,12 +117,25 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
     if (k.info.gpt?.backupMisplaced && d.wipeTable !== true) {
       ops.push(op('disk.relocate-backup-gpt', pointer, `move the backup GPT of ${d.device} to the end of the disk (${k.info.totalSectors} sectors)`, { device: k.actual }));
     }
+    const use = usageOfDisk(k);
+    if (use) {
+      if (inUse(use.disk)) refuse(pointer, `refusing to operate on directly active disk ${d.device}: ${describeUsage(use.disk)}`);
+      const active = [...use.partitions.values()].filter(inUse);
+      if (d.wipeTable === true && active.length) refuse(toPointer(['storage', 'disks', i, 'wipeTable']), `refusing to wipe active disk ${d.device}: ${active.map(describeUsage).join('; ')}`);
+    }
     if (d.wipeTable === true) ops.push(op('disk.wipe-table', toPointer(['storage', 'disks', i, 'wipeTable']), `wipe the partition table of ${d.device}`, { device: k.actual }));
     k.table = planDiskTable(d, pointer, k.info);
     k.final = k.table.table;
   }
   // Flatcar's first boot: ROOT grows into the free space after it, unless the config speaks about it.
-  const growRootStep = rootDisk && o.growRoot ? planGrowRoot(rootDisk, config) : undefined;
+  let growRootStep = rootDisk && o.growRoot ? planGrowRoot(rootDisk, config) : undefined;
+  // ROOT in use (mounted on a running system): not grown, and not refused either (the config did not ask).
+  const rootNumber = rootDisk?.final.find(isFlatcarRoot)?.number;
+  const rootActive = rootDisk && rootNumber !== undefined ? activePartition(rootDisk, rootNumber) : undefined;
+  if (rootActive) {
+    if (growRootStep) warnings.push(`Flatcar's ROOT is not grown: ${describeUsage(rootActive)}`);
+    growRootStep = undefined;
+  }
   if (rootDisk && growRootStep && !rootDisk.table) {
     if (rootDisk.info.gpt?.backupMisplaced) ops.push(op('disk.relocate-backup-gpt', '', `move the backup GPT of ${rootDisk.name} to the end of the disk (${rootDisk.info.totalSectors} sectors)`, { device: rootDisk.actual }));
   }
@@ -110,6 +143,11 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
     if (!k.table && k !== rootDisk) continue;
     const steps: PartitionStep[] = [...(k.table?.steps ?? [])];
     if (k === rootDisk && growRootStep) steps.push(growRootStep);
+    for (const s of steps) {
+      if (!['create', 'delete', 'resize', 'recreate'].includes(s.action)) continue;
+      const u = activePartition(k, s.number);
+      if (u) refuse(s.pointer, `refusing to modify active partition ${s.number} on ${k.name}: ${describeUsage(u)}`);
+    }
     // Data safety beyond Ignition: a resize that shrinks a partition holding a filesystem is refused.
     for (const s of steps) {
       if (s.action !== 'resize' || !s.before || !s.partition || s.partition.size >= s.before.size) continue;
@@ -147,9 +185,11 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
   for (const [i, md] of (storage.raid ?? []).entries()) {
     const pointer = toPointer(['storage', 'raid', i]);
     const devices: string[] = [];
+    const targets: Target[] = [];
     const members: FsInfo[] = [];
     for (const [j, dev] of (md.devices ?? []).entries()) {
       const t = await resolve(dev, `${pointer}/devices/${j}`);
+      targets.push(t);
       devices.push(t.device);
       members.push(await probeTarget(t, known));
     }
@@ -158,6 +198,7 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
     if (ours) {
       ops.push(op('raid.assemble', pointer, `assemble (or keep running) RAID ${md.name} from ${devices.join(', ')}: its members already carry its metadata`, { name: md.name, device, devices }));
     } else {
+      for (const [j, t] of targets.entries()) refuseIfActive(t, `${pointer}/devices/${j}`, `build RAID ${md.name}`);
       for (const [j, m] of members.entries()) {
         if (m.type && m.type !== 'linux_raid_member') warnings.push(`${md.devices![j]} holds ${m.type}; creating RAID ${md.name} overwrites it`);
       }
@@ -190,6 +231,7 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
       action = 'format';
       why = 'no signature found';
     }
+    if (action === 'format') refuseIfActive(t, `${pointer}/device`, `format LUKS volume ${l.name}`);
     ops.push(
       op(action === 'format' ? 'luks.format' : 'luks.open', pointer, action === 'format' ? `format ${l.device} as LUKS2 ${l.name} and open it as ${luksDevicePath(l.name)} (${why})` : `open the existing LUKS volume on ${l.device} as ${luksDevicePath(l.name)} (${why})`, {
         name: l.name,
@@ -211,11 +253,13 @@ export async function planDisks(ctx: StageContext): Promise<DisksPlan> {
     if (!fs.format) continue; // Ignition: no format, nothing for the disks stage
     if (!(SUPPORTED_FORMATS as readonly string[]).includes(fs.format)) refuse(`${pointer}/format`, `unsupported filesystem format "${fs.format}"`);
     const t = await resolve(fs.device, `${pointer}/device`);
-    ops.push(await planFilesystem(fs, pointer, t, known, journal));
+    const fop = await planFilesystem(fs, pointer, t, known, journal);
+    if (fop.kind === 'filesystem.create') refuseIfActive(t, `${pointer}/device`, `create a ${fs.format} filesystem (wiping what is there)`);
+    ops.push(fop);
   }
 
   // ---- grow ROOT's filesystem -----------------------------------------------------------------
-  if (rootDisk && o.growRoot) {
+  if (rootDisk && o.growRoot && !rootActive) {
     // Grown by Flatcar's rule, or by the config (resize: true) — either way its filesystem follows.
     const rootNow = rootDisk.final.find(isFlatcarRoot);
     const grew = growRootStep ?? rootDisk.table?.steps.find((st) => st.action === 'resize' && st.number === rootNow?.number && st.before && st.partition && st.partition.size > st.before.size);
