@@ -101,6 +101,12 @@ export interface CreateImageOptions {
   filesystems?: boolean | Array<'vfat' | 'btrfs' | 'ext4'>;
   /** Size of the table's disk, when it should be smaller than the file (an image written to a bigger disk). */
   tableBytes?: number;
+  /**
+   * Logical sector size of the disk the image is for (default 512). 4096 writes the same layout
+   * (same byte offsets and sizes) as a 4Kn disk sees it: LBAs divided by 8, a 4-sector entry array;
+   * attach it with `losetup --sector-size 4096`.
+   */
+  sectorSize?: 512 | 4096;
 }
 
 /**
@@ -109,17 +115,19 @@ export interface CreateImageOptions {
  * stock image of that size would put it, as after `dd` of a stock image onto a larger disk).
  */
 export async function createFlatcarImage(file: string, sizeBytes: number, opts: CreateImageOptions = {}): Promise<void> {
-  const tableSectors = Math.floor((opts.tableBytes ?? sizeBytes) / 512);
-  const placed = placeFlatcarLayout(tableSectors, (p) => p.guid ?? randomUpperGuid());
+  const ss = opts.sectorSize ?? 512;
+  const per = ss / 512;
+  const tableBytes = opts.tableBytes ?? sizeBytes;
+  const placed = placeFlatcarLayout(Math.floor(tableBytes / 512), (p) => p.guid ?? randomUpperGuid());
   const fd = openSync(file, 'w+');
   try {
     ftruncateSync(fd, sizeBytes);
-    writeGptFd(fd, 512, tableSectors, {
+    writeGptFd(fd, ss, Math.floor(tableBytes / ss), {
       diskGuid: randomUpperGuid(),
-      partitions: placed.map((p) => ({ number: p.number, typeGuid: p.typeGuid, guid: p.guid, startLba: p.start, endLba: p.start + p.sizeSectors - 1, label: p.label })),
+      partitions: placed.map((p) => ({ number: p.number, typeGuid: p.typeGuid, guid: p.guid, startLba: p.start / per, endLba: (p.start + p.sizeSectors) / per - 1, label: p.label })),
     });
     // sanity: what we wrote reads back
-    if (!readGptFd(fd, 512, tableSectors)) throw new Error('written GPT does not read back');
+    if (!readGptFd(fd, ss, Math.floor(tableBytes / ss))) throw new Error('written GPT does not read back');
   } finally {
     closeSync(fd);
   }

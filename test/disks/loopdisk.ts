@@ -28,11 +28,12 @@ export class LoopLab {
     return p;
   }
 
-  attach(file: string): string {
+  /** sectorSize 4096: a 4Kn disk (losetup --sector-size). */
+  attach(file: string, sectorSize?: number): string {
     // losetup --find can race with a concurrent attach (EBUSY): retry a few times.
     let dev = '';
     for (let i = 0; ; i++) {
-      const r = spawnSync('losetup', ['--find', '--show', file]);
+      const r = spawnSync('losetup', [...(sectorSize ? ['--sector-size', String(sectorSize)] : []), '--find', '--show', file]);
       if (r.status === 0) {
         dev = r.stdout.toString().trim();
         break;
