@@ -91,6 +91,27 @@ describe('4Kn disk (4096-byte logical sectors)', () => {
   }, 180_000);
 });
 
+describe('4Kn: Flatcar\'s first-boot ROOT growth', () => {
+  it('grows ROOT and its ext4 to the true end of a bigger 4Kn disk (no config entry)', async () => {
+    const dev = await fourKnFlatcar('rule', 12 * GiB, FLATCAR_IMAGE_BYTES);
+    const ctx = localContext({ config: parseConfig(JSON.stringify({ ignition: { version: '3.4.0' } })).config, root: lab.dir, options: { stateDir: join(lab.dir, 'st-rule'), candidateDisks: [dev], rootDisk: dev } });
+    const plan = await disksStage.plan(ctx);
+    expect(plan.ops.map((o) => [o.kind, o.pointer])).toEqual([
+      ['disk.relocate-backup-gpt', ''],
+      ['partition.resize', ''],
+      ['partition.commit', ''],
+      ['filesystem.grow', ''],
+    ]);
+    const root = (plan.ops[2]!.details.expect as TablePartition[]).find((p) => p.number === 9)!;
+    expect(root.start + root.size).toBe((12 * GiB) / 4096 - 6 + 1);
+    await disksStage.apply(ctx, plan);
+    expect(sgdiskVerify(dev)).toMatch(/No problems found/);
+    expect(table(dev).find((p) => p.n === 9)).toMatchObject({ start: root.start, size: root.size, name: 'ROOT' });
+    const dumpe2fs = sh('dumpe2fs', ['-h', partNode(dev, 9)]);
+    expect(Number(/Block count:\s+(\d+)/.exec(dumpe2fs)![1]) * Number(/Block size:\s+(\d+)/.exec(dumpe2fs)![1])).toBe(root.size * 4096);
+  }, 180_000);
+});
+
 // Ignition 2.14 on an identical 4Kn disk: the same tables for a config both read the same way
 // (ROOT resized by the config, a new partition placed by sgdisk's rules).
 function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
