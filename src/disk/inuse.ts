@@ -1,5 +1,5 @@
 // Is a block device in use? After Ignition's blockDevInUse (internal/exec/stages/disks/
-// partitions.go, Ignition ≥ 2.17): a device is in use when it is mounted or has holders
+// partitions.go in newer Ignition; 2.14 has no such check): a device is in use when it is mounted or has holders
 // (/sys/class/block/X/holders: device-mapper, md, ...); a disk is "directly" in use when the disk
 // itself is, and its partitions are checked one by one. Kindling also counts active swap
 // (/proc/swaps), which Ignition ignores ("Note: This ignores swap and LVM usage"): writing over a
