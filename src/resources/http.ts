@@ -403,6 +403,8 @@ export interface HttpRequest {
   retryCodes?: number[];
   /** Return 3xx responses instead of following them (S3's bucket-region probe reads their headers). */
   noRedirects?: boolean;
+  /** Return the first response whatever its status: the caller retries (S3's SDK-style retryer). */
+  returnAll?: boolean;
 }
 
 export interface HttpOpened {
@@ -456,7 +458,7 @@ export async function httpOpen(req: HttpRequest, opts: HttpTransportOptions, dea
       const { res, url: final } = await followRedirects({ method, url, headers: req.headers, body: req.body }, plainHeaders, ctx, !req.noRedirects);
       const status = res.statusCode ?? 0;
       log.info(`${method} result: ${status} ${http.STATUS_CODES[status] ?? ''}`.trimEnd());
-      if (!(status >= 500 || req.retryCodes?.includes(status))) {
+      if (req.returnAll || !(status >= 500 || req.retryCodes?.includes(status))) {
         return { status, headers: res.headers, body: res, url: final.href, attempts: attempt };
       }
       res.resume();
