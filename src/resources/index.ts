@@ -11,12 +11,13 @@
 //    the verification hash; otherwise it errors. Write to a temporary file and rename it only
 //    after the stream ended: nothing half-written or unverified is ever presented as done;
 //  - fetchResource returns the whole (decompressed, verified) contents or throws.
-import { Readable, PassThrough, type Transform } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { finished, Readable, PassThrough, type Transform } from 'node:stream';
 import type { HttpHeader, Proxy, Resource } from '../config/types.js';
 import { checkCompression, decompressBuffer, decompressStream, type Compression } from './decompress.js';
 import { decodeDataUrl, DataUrlError } from './data.js';
 import { describeCause, displayUrl, FetchError } from './errors.js';
-import { parseHash, verifyBuffer, VerifyStream, type ExpectedHash } from './verify.js';
+import { hashMismatch, parseHash, verifyBuffer, VerifyStream, type ExpectedHash } from './verify.js';
 import type { TftpOptions } from './tftp.js';
 import type { S3Options } from './s3.js';
 import type { GcsOptions } from './gs.js';
@@ -218,6 +219,82 @@ export async function fetchResource(resource: Resource, opts: FetchOptions = {})
     });
     s.once('end', () => resolve(Buffer.concat(chunks, n)));
     s.once('error', reject);
+  });
+}
+
+/**
+ * Streams a resource's (decompressed) contents into `sink`, chunk by chunk as they arrive, hashing
+ * them on the way; resolves only after the whole resource arrived and its hash matched, rejects
+ * (FetchError naming the URL, or whatever the sink threw) otherwise. This is openResource without
+ * the stream plumbing (a verifying Transform, a PassThrough and an async iterator per chunk): the
+ * files stage writes 200 MiB of remote contents through it with one event per socket read. The
+ * sink owns each chunk it is given (streams never reuse a pushed buffer). When it returns a
+ * promise, reading pauses until that settles (backpressure); a rejection ends the fetch.
+ * A sink writing to a temporary file must rename it only after the promise resolved.
+ */
+export async function streamResource(resource: Resource, opts: FetchOptions, sink: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+  const p = prepare(resource);
+  if (!p) return;
+  if (schemeOf(p.source) === 'data') {
+    // In memory already: decoded, decompressed and verified before the sink sees a byte.
+    const buf = decompressBuffer(decodeData(p.source, p.where), p.compression, p.where);
+    verifyBuffer(buf, p.expected, p.where);
+    if (buf.length) sink(buf);
+    return;
+  }
+  const raw = await openRaw(resource, p.source, opts);
+  const gunzip = decompressStream(p.compression);
+  const src: Readable = gunzip ?? raw;
+  const expected = p.expected;
+  const hash = expected ? createHash(expected.algorithm) : undefined;
+  await new Promise<void>((resolve, reject) => {
+    let done = false;
+    const fail = (e: unknown) => {
+      if (done) return;
+      done = true;
+      raw.destroy();
+      gunzip?.destroy();
+      reject(e instanceof FetchError ? e : new FetchError(`${p.where}: ${describeCause(e)}`, { cause: e }));
+    };
+    if (gunzip) {
+      raw.on('error', fail);
+      raw.pipe(gunzip);
+    }
+    // The sink's own error (a full disk) is not a fetch error: passed on as it is.
+    const sinkFailed = (err: unknown) => {
+      if (done) return;
+      done = true;
+      raw.destroy();
+      gunzip?.destroy();
+      reject(err);
+    };
+    src.on('data', (chunk: Buffer) => {
+      if (done) return;
+      hash?.update(chunk);
+      let r;
+      try {
+        r = sink(chunk);
+      } catch (err) {
+        return sinkFailed(err);
+      }
+      if (r) {
+        src.pause();
+        r.then(() => {
+          if (!done) src.resume();
+        }, sinkFailed);
+      }
+    });
+    // finished() tells a clean end from a premature close (a connection cut mid-body).
+    finished(src, (err) => {
+      if (err) return fail(err);
+      if (done) return;
+      if (hash) {
+        const got = hash.digest('hex');
+        if (got !== expected!.hex) return fail(hashMismatch(p.where, expected!, got));
+      }
+      done = true;
+      resolve();
+    });
   });
 }
 
