@@ -10,10 +10,16 @@
 //    IMDS when instance credentials are on, else us-east-1) answers with x-amz-bucket-region;
 //  - the object is fetched from the dual-stack endpoint of that region.
 // s3.endpoint (tests, S3-compatible stores) replaces AWS's hosts with path-style URLs on that base.
+//
+// Retries are the AWS SDK's (Ignition hands S3 to aws-sdk-go-v2's standard retryer, not to its own
+// endless HTTP loop): at most 3 attempts per request, after a failure to connect, a timeout, HTTP
+// 500/502/503/504 or an S3 error code the SDK calls transient or throttling (SlowDown,
+// RequestTimeout, ...), waiting a random [0, 2^attempt) s in between ("full jitter", capped at
+// 20 s). The whole fetch is bounded by timeouts.httpTotal, as Ignition bounds it with a context.
 import type { Readable } from 'node:stream';
-import { Deadline } from './deadline.js';
+import { Deadline, sleep } from './deadline.js';
 import { describeCause, displayUrl, FetchError } from './errors.js';
-import { bindBodyToDeadline, buildHeaders, httpOpen, readAll, type HttpTransportOptions } from './http.js';
+import { bindBodyToDeadline, buildHeaders, httpOpen, readAll, type HttpOpened, type HttpRequest, type HttpTransportOptions } from './http.js';
 import { DEFAULT_IMDS_BASE, imdsCredentials, imdsRegion, imdsSession, type ImdsSession } from './imds.js';
 import { awsEncode, signRequest, type AwsCredentials } from './sigv4.js';
 import { getLogger } from '../log/logger.js';
@@ -29,7 +35,24 @@ export interface S3Options {
   regionHint?: string;
   /** Base URL replacing AWS's endpoints; requests become path-style: <endpoint>/<bucket>/<key>. */
   endpoint?: string;
+  /** Attempts per request (default 3, the SDK's standard retryer). */
+  maxAttempts?: number;
+  /** Unit of the jittered backoff (default 1000 ms: a retry waits random [0, 2^attempt) × this). */
+  retryUnitMs?: number;
 }
+
+// aws-sdk-go-v2's retry.DefaultRetryableHTTPStatusCodes, DefaultRetryableErrorCodes and
+// DefaultThrottleErrorCodes.
+const RETRY_STATUSES = new Set([500, 502, 503, 504]);
+const RETRY_CODES = new Set([
+  'RequestTimeout', 'RequestTimeoutException',
+  'Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottledException', 'TooManyRequestsException',
+  'ProvisionedThroughputExceededException', 'TransactionInProgressException', 'RequestLimitExceeded',
+  'BandwidthLimitExceeded', 'LimitExceededException', 'RequestThrottled', 'SlowDown', 'PriorRequestNotComplete',
+  'EC2ThrottledException',
+]);
+const SDK_MAX_ATTEMPTS = 3;
+const SDK_MAX_BACKOFF_MS = 20_000;
 
 const PARTITION_HINTS: Record<string, string> = { aws: 'us-east-1', 'aws-cn': 'cn-north-1', 'aws-us-gov': 'us-gov-west-1' };
 
@@ -107,14 +130,51 @@ export function bucketUrl(bucket: string, region: string, endpoint?: string): st
   return virtualHostable(bucket) ? `https://${bucket}.s3.${region}.${d}/` : `https://s3.${region}.${d}/${bucket}`;
 }
 
-async function s3ErrorCode(body: NodeJS.ReadableStream & { destroy(e?: Error): void }, where: string): Promise<string> {
+async function s3Error(body: NodeJS.ReadableStream & { destroy(e?: Error): void }, where: string): Promise<{ code: string; text: string }> {
   try {
     const xml = (await readAll(body, 64 * 1024, where)).toString('utf8');
-    const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
+    const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] ?? '';
     const msg = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1];
-    return code ? `${code}${msg ? `: ${msg}` : ''}` : '';
+    return { code, text: code ? `${code}${msg ? `: ${msg}` : ''}` : '' };
   } catch {
-    return '';
+    return { code: '', text: '' };
+  }
+}
+
+interface S3Reply extends HttpOpened {
+  /** For an unsuccessful GET: "Code: Message" from the XML error body (which has been read). */
+  error?: string;
+}
+
+/** One S3 API call with the SDK's retry rules. A 2xx GET comes back with its body unread. */
+async function s3Send(makeReq: () => HttpRequest, transport: HttpTransportOptions, s3: S3Options, deadline: Deadline, where: string): Promise<S3Reply> {
+  const max = s3.maxAttempts ?? SDK_MAX_ATTEMPTS;
+  const unit = s3.retryUnitMs ?? 1000;
+  const log = getLogger();
+  for (let attempt = 1; ; attempt++) {
+    let why: string;
+    const req = makeReq(); // signed afresh for every attempt, as the SDK does
+    try {
+      const r = await httpOpen({ ...req, returnAll: true }, { ...transport, maxAttempts: 1 }, deadline);
+      if (r.status >= 200 && r.status < 300) return r;
+      let error: { code: string; text: string } = { code: '', text: '' };
+      if (req.method === 'HEAD') r.body.resume();
+      else error = await s3Error(r.body, where);
+      if (!(RETRY_STATUSES.has(r.status) || RETRY_CODES.has(error.code)) || attempt >= max) return { ...r, error: error.text };
+      why = `HTTP ${r.status}${error.text ? ` ${error.text}` : ''}`;
+    } catch (err) {
+      // The deadline (httpTotal, -fetch-timeout) ends everything; a transport failure is retried.
+      if (!(err instanceof FetchError) || err.timedOut || deadline.signal.aborted) throw err;
+      if (attempt >= max) throw new FetchError(`${where}: failed ${attempt} times (the AWS SDK's retry limit, as in Ignition); last: ${err.message}`, { cause: err });
+      why = err.message;
+    }
+    const delay = Math.min(Math.random() * 2 ** attempt * unit, SDK_MAX_BACKOFF_MS);
+    log.info(`S3 ${req.method ?? 'GET'} ${where}: ${why}; retrying in ${Math.round(delay)} ms (attempt ${attempt + 1} of ${max})`);
+    try {
+      await sleep(delay, deadline.signal);
+    } catch {
+      throw new FetchError(`${where}: ${deadline.reason ?? 'aborted'} after ${attempt} attempt${attempt === 1 ? '' : 's'}; last error: ${why}`, { timedOut: true });
+    }
   }
 }
 
@@ -157,14 +217,17 @@ export async function openS3(source: string, compression: string | undefined, tr
       if (!hint && s3.instanceCredentials) {
         imds ??= await imdsSession(imdsBase, deadline.signal).catch(() => undefined);
         if (imds) hint = await imdsRegion(imds).catch(() => undefined);
+        // Ignition's aws provider: "failed to determine EC2 region, falling back to default us-east-1".
+        if (!hint) log.warn('S3: failed to determine the EC2 region, falling back to default us-east-1');
       }
       hint ??= 'us-east-1';
-      const head = await httpOpen(
-        { url: bucketUrl(t.bucket, hint, s3.endpoint), method: 'HEAD', headers: buildHeaders(transport, where), noRedirects: true },
-        { ...transport, maxAttempts: transport.maxAttempts ?? 3 },
+      const head = await s3Send(
+        () => ({ url: bucketUrl(t.bucket, hint, s3.endpoint), method: 'HEAD', headers: buildHeaders(transport, where), noRedirects: true }),
+        transport,
+        s3,
         deadline,
+        where,
       );
-      head.body.resume();
       const found = head.headers['x-amz-bucket-region'];
       region = Array.isArray(found) ? found[0] : found;
       if (!region) {
@@ -174,16 +237,23 @@ export async function openS3(source: string, compression: string | undefined, tr
       regionCache.set(regionKey, region);
     }
     const url = objectUrl(t, region, s3.endpoint);
-    const attempt = async (c: AwsCredentials | undefined) => {
-      const base = buildHeaders(transport, where);
-      const headers = c
-        ? { ...base, ...signRequest({ method: 'GET', url: new URL(url), region: region!, service: 's3', credentials: c }).headers }
-        : base;
-      return httpOpen({ url, method: 'GET', headers }, { ...transport, maxAttempts: transport.maxAttempts ?? 3 }, deadline);
-    };
+    const attempt = async (c: AwsCredentials | undefined) =>
+      s3Send(
+        () => {
+          const base = buildHeaders(transport, where);
+          const headers = c
+            ? { ...base, ...signRequest({ method: 'GET', url: new URL(url), region: region!, service: 's3', credentials: c }).headers }
+            : base;
+          return { url, method: 'GET', headers };
+        },
+        transport,
+        s3,
+        deadline,
+        where,
+      );
     const r = await attempt(creds);
     if (r.status !== 200) {
-      const code = await s3ErrorCode(r.body, where);
+      const code = r.error ?? '';
       if (r.status === 404) throw new FetchError(`${where}: object "${t.key}" not found in bucket "${t.bucket}"${code ? ` (${code})` : ''}`, { status: 404, notFound: true });
       throw new FetchError(`${where}: error fetching object "${t.key}" from bucket "${t.bucket}": HTTP ${r.status}${code ? ` ${code}` : ''}`, { status: r.status });
     }

@@ -287,3 +287,94 @@ describe('s3:// and arn: fetches (fake S3 + fake IMDS)', () => {
     await expect(fetchResource({ source: 's3://b-1/k', verification: { hash: sha512('abd') } }, { s3: { endpoint: s3.url } })).rejects.toThrow(/sha512 of the contents/);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Retries: Ignition hands S3 to the AWS SDK's standard retryer (3 attempts, jittered backoff, only
+// transient statuses and codes), not to its endless HTTP loop.
+
+type Failure = { status: number; code?: string } | 'reset';
+
+async function flakyS3(failures: Failure[], body = 'finally') {
+  const log: { method: string; signed: boolean; date?: string }[] = [];
+  let gets = 0;
+  const s = await startHttp((req, res) => {
+    if (req.method === 'HEAD') {
+      res.writeHead(200, { 'x-amz-bucket-region': 'eu-west-3' });
+      return res.end();
+    }
+    const v = req.headers.authorization ? verifySigV4(req) : undefined;
+    log.push({ method: req.method!, signed: Boolean(v?.ok), date: req.headers['x-amz-date'] as string | undefined });
+    const f = failures[gets++];
+    if (f === 'reset') return req.socket.destroy();
+    if (f) {
+      res.writeHead(f.status, { 'content-type': 'application/xml' });
+      return res.end(f.code ? `<?xml version="1.0"?><Error><Code>${f.code}</Code><Message>m</Message></Error>` : '');
+    }
+    if (v && !v.ok) {
+      res.writeHead(403);
+      return res.end();
+    }
+    res.end(body);
+  });
+  servers.push(s);
+  return { url: s.url, log };
+}
+
+describe('S3 retries as the AWS SDK does them', () => {
+  const KEYS = { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake/secret+key', sessionToken: 'TOK' };
+  const quick = (endpoint: string, extra: object = {}) => ({ s3: { endpoint, credentials: KEYS, retryUnitMs: 5, ...extra } });
+
+  it('503 SlowDown twice, then the object: 3 GETs, each signed', async () => {
+    const s3 = await flakyS3([{ status: 503, code: 'SlowDown' }, { status: 500 }]);
+    expect((await fetchResource({ source: 's3://retry-b/k' }, quick(s3.url))).toString()).toBe('finally');
+    expect(s3.log.map((l) => l.signed)).toEqual([true, true, true]);
+  });
+
+  it('gives up after 3 attempts, with the last S3 error', async () => {
+    const s3 = await flakyS3([{ status: 503, code: 'SlowDown' }, { status: 502 }, { status: 503, code: 'SlowDown' }, { status: 200 }]);
+    const err = (await fetchResource({ source: 's3://retry-b/k' }, quick(s3.url)).catch((e: unknown) => e)) as FetchError;
+    expect(err).toBeInstanceOf(FetchError);
+    expect(err.status).toBe(503);
+    expect(err.message).toMatch(/HTTP 503 SlowDown/);
+    expect(s3.log).toHaveLength(3);
+  });
+
+  it('retries transient codes on a 4xx (RequestTimeout, Throttling) and connection resets', async () => {
+    const s3 = await flakyS3([{ status: 400, code: 'RequestTimeout' }, 'reset']);
+    expect((await fetchResource({ source: 's3://retry-b/k' }, quick(s3.url))).toString()).toBe('finally');
+    expect(s3.log).toHaveLength(3);
+    const s3b = await flakyS3([{ status: 400, code: 'Throttling' }]);
+    expect((await fetchResource({ source: 's3://retry-c/k' }, quick(s3b.url))).toString()).toBe('finally');
+    expect(s3b.log).toHaveLength(2);
+  });
+
+  it('does not retry what the SDK does not: 403 AccessDenied, 501, 400 InvalidRequest', async () => {
+    for (const f of [{ status: 403, code: 'AccessDenied' }, { status: 501 }, { status: 400, code: 'InvalidRequest' }]) {
+      const s3 = await flakyS3([f]);
+      const err = (await fetchResource({ source: 's3://retry-d/k' }, quick(s3.url)).catch((e: unknown) => e)) as FetchError;
+      expect(err.status).toBe(f.status);
+      expect(s3.log).toHaveLength(1);
+    }
+  });
+
+  it('a configurable attempt count (maxAttempts 5: four failures then the object)', async () => {
+    const s3 = await flakyS3([{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }]);
+    expect((await fetchResource({ source: 's3://retry-e/k' }, quick(s3.url, { maxAttempts: 5 }))).toString()).toBe('finally');
+    expect(s3.log).toHaveLength(5);
+  });
+
+  it('with the default backoff unit (1 s jitter): one failure, then the object', async () => {
+    const s3 = await flakyS3([{ status: 503 }]);
+    const got = await fetchResource({ source: 's3://retry-f/k' }, { s3: { endpoint: s3.url, credentials: KEYS } });
+    expect(got.toString()).toBe('finally');
+    expect(s3.log).toHaveLength(2);
+  });
+
+  it('httpTotal bounds the retries (Ignition bounds the SDK call with a context)', async () => {
+    const s3 = await flakyS3([{ status: 503 }, { status: 503 }, { status: 503 }]);
+    const err = (await fetchResource({ source: 's3://retry-g/k' }, { httpTotal: 0.3, s3: { endpoint: s3.url, credentials: KEYS, retryUnitMs: 60_000 } }).catch((e: unknown) => e)) as FetchError;
+    expect(err.timedOut).toBe(true);
+    expect(err.message).toMatch(/httpTotal/);
+    expect(s3.log).toHaveLength(1);
+  });
+});
