@@ -21,6 +21,7 @@ import { mdadmCreateArgs } from './raid.js';
 import { disksOptions, type DisksOptions } from './options.js';
 import { sameGuid } from '../../src/disk/guid.js';
 import { writePlannedTable } from './write-table.js';
+import { describeUsage, diskUsage, inUse } from '../../src/disk/inuse.js';
 import { fetchResource } from '../../src/resources/index.js';
 
 function fail(o: PlannedOp, message: string, cause?: unknown): never {
@@ -117,7 +118,16 @@ async function applyOp(ctx: StageContext, o: DisksOptions, x: PlannedOp): Promis
 }
 
 async function commitTable(x: PlannedOp, o: DisksOptions, device: string, write: boolean, wipe: boolean, args: string[], expect: TablePartition[]): Promise<void> {
-  if (write) await writePlannedTable(device, expect, { wipe, writer: o.gptWriter, sgdiskArgs: args });
+  if (write) {
+    // The plan refused active partitions; one mounted (or swapped on) since then is refused here,
+    // before the table is written.
+    const use = diskUsage(device);
+    const changed = args.map((a) => /^--delete=(\d+)$/.exec(a)).filter((m) => m).map((m) => Number(m![1]));
+    for (const [n, u] of use?.partitions ?? []) {
+      if ((wipe || changed.includes(n)) && inUse(u)) fail(x, `refusing to modify active partition ${n} on ${device}: ${describeUsage(u)} (it became active after the plan was made)`);
+    }
+    await writePlannedTable(device, expect, { wipe, writer: o.gptWriter, sgdiskArgs: args });
+  }
   const got = probeDisk(device);
   const table = got.gpt?.partitions ?? [];
   const problems: string[] = [];

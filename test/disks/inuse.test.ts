@@ -113,6 +113,22 @@ describe('in-use partitions and disks', () => {
     expect(sh('blkid', ['-p', '-s', 'LABEL', '-o', 'value', partNode(dev, 3)]).trim()).toBe('NEW');
   }, 120_000);
 
+  it('re-checks at apply: a partition mounted after the plan was made is not deleted', async () => {
+    const dev = disk('late');
+    const p2 = partNode(dev, 2);
+    sh('mkfs.ext4', ['-q', '-F', p2]);
+    const storage = { disks: [{ device: dev, partitions: [{ number: 2, shouldExist: false, wipePartitionEntry: true }] }] };
+    const ctx = localContext({ config: parseConfig(JSON.stringify({ ignition: { version: '3.4.0' }, storage })).config, root: lab.dir, options: { stateDir: join(lab.dir, 'st-late'), candidateDisks: [dev], growRoot: false } });
+    const p = await disksStage.plan(ctx);
+    expect(p.ops.map((o) => o.kind)).toEqual(['partition.delete', 'partition.commit']);
+    lab.mount(p2, join(lab.dir, 'mnt-late'), 'ext4');
+    const before = tableHash(dev);
+    const err = await disksStage.apply(ctx, p).catch((e) => e);
+    expect(err?.location?.pointer).toBe('/storage/disks/0');
+    expect(String(err?.message)).toMatch(/refusing to modify active partition 2 .*mounted at .*mnt-late.*after the plan/);
+    expect(tableHash(dev)).toBe(before);
+  }, 60_000);
+
   it('refuses to touch an active swap partition', async () => {
     const dev = disk('swap');
     const p2 = partNode(dev, 2);
