@@ -20,10 +20,16 @@ const LOADERS: Record<StageName, () => Promise<Stage>> = {
 };
 
 const FACADES = new Map<StageName, Stage>();
+const LOADED = new Map<StageName, Promise<Stage>>();
+
+function load(name: StageName): Promise<Stage> {
+  let p = LOADED.get(name);
+  if (!p) LOADED.set(name, (p = LOADERS[name]()));
+  return p;
+}
 
 function facade(name: StageName): Stage {
-  let loaded: Promise<Stage> | undefined;
-  const real = (): Promise<Stage> => (loaded ??= LOADERS[name]());
+  const real = (): Promise<Stage> => load(name);
   return {
     name,
     plan: async (ctx: StageContext) => (await real()).plan(ctx),
@@ -39,6 +45,11 @@ export function getStage(name: string): Stage {
   let s = FACADES.get(n);
   if (!s) FACADES.set(n, (s = facade(n)));
   return s;
+}
+
+/** Loads every stage now, in boot order: the stage server does it while it waits for work. */
+export async function preloadStages(): Promise<void> {
+  for (const n of STAGE_NAMES) await load(n);
 }
 
 /** The stages after fetching, in boot order: what `kindling plan` and `kindling apply` walk. */

@@ -45,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import(/* webpackMode: "eager" */ './plan.js')).runPlan(rest);
     case 'apply':
       return (await import(/* webpackMode: "eager" */ './apply.js')).runApply(rest);
+    case 'serve':
+      return (await import(/* webpackMode: "eager" */ './serve.js')).runServe(rest);
     default:
       if (first.startsWith('-')) return (await import(/* webpackMode: "eager" */ './ignition.js')).runIgnition(argv);
       throw new KindlingError('usage', `unknown command "${first}"; run "kindling --help"`);

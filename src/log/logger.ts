@@ -53,6 +53,8 @@ export interface Logger {
 export interface LoggerOptions {
   toStdout?: boolean;
   level?: string;
+  /** Write here instead of stdout/stderr (the stage server hands each stage its client's pipe). */
+  fd?: number;
 }
 
 const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
@@ -301,7 +303,7 @@ let current: Logger | undefined;
 export function createLogger(opts: LoggerOptions = {}, sink?: LineSink): Logger {
   const level = opts.level ?? process.env.KINDLING_LOG_LEVEL ?? 'info';
   const pretty = opts.toStdout || process.stderr.isTTY;
-  const fd = opts.toStdout ? 1 : 2;
+  const fd = opts.fd ?? (opts.toStdout ? 1 : 2);
   const out = sink ?? fdSink(fd);
   current = new JsonLogger(
     {

@@ -1,0 +1,171 @@
+// The stage server (`kindling serve DIR`) and its shell client (dracut-module/kindling-client):
+// a stage run through them must be the same stage as the binary run directly — same files, same
+// output, same exit status, the client's environment — and every way the server can be missing
+// or die must end in either a direct run or a failed stage, never a hang or a false success.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { KINDLING, REPO, kindling } from './helpers.js';
+
+const CLIENT = join(REPO, 'dracut-module', 'kindling-client');
+const CONFIG = JSON.stringify({
+  ignition: { version: '3.4.0' },
+  storage: {
+    files: [
+      { path: '/etc/hello', contents: { source: 'data:,hello%20world' }, mode: 0o640 },
+      { path: '/opt/app/run.sh', contents: { source: 'data:,echo' }, mode: 0o755 },
+    ],
+    links: [{ path: '/etc/hi', target: 'hello' }],
+  },
+});
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'kindling-serve-'));
+  writeFileSync(join(work, 'config.ign'), CONFIG);
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface Run {
+  code: number;
+  out: string;
+}
+
+function client(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(CLIENT, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', KINDLING_EXE: KINDLING, ...env } }, (err, stdout, stderr) => {
+      const code = err ? Number((err as { code?: unknown }).code ?? 1) : 0;
+      resolve({ code, out: stdout + stderr });
+    });
+  });
+}
+
+const servers: ChildProcess[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) if (s.exitCode === null && s.signalCode === null) s.kill('SIGKILL');
+});
+
+/** A server directory as the unit makes it (0700, a requests FIFO) and the server on it. */
+async function startServer(): Promise<{ dir: string; proc: ChildProcess }> {
+  const dir = mkdtempSync(join(work, 'srv-'));
+  chmodSync(dir, 0o700);
+  await new Promise<void>((res, rej) => execFile('mkfifo', ['-m', '0600', join(dir, 'requests')], (e) => (e ? rej(e) : res())));
+  const proc = spawn(KINDLING, ['serve', dir], { stdio: 'ignore' });
+  servers.push(proc);
+  for (let i = 0; i < 200 && !existsSync(join(dir, 'ready')); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(existsSync(join(dir, 'ready'))).toBe(true);
+  return { dir, proc };
+}
+
+/** Every entry under a root: type, mode, size and content, for comparing two trees. */
+function tree(root: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(root, rel)).sort()) {
+    const p = join(rel, name);
+    const st = lstatSync(join(root, p));
+    const mode = (st.mode & 0o7777).toString(8);
+    if (st.isDirectory()) out.push(`${p}/ ${mode}`, ...tree(root, p));
+    else if (st.isSymbolicLink()) out.push(`${p} -> ${readlinkSync(join(root, p))}`);
+    // The report holds times; its presence and mode are what must match.
+    else if (name === '.ignition-result.json') out.push(`${p} ${mode}`);
+    else out.push(`${p} ${mode} ${readFileSync(join(root, p), 'utf8')}`);
+  }
+  return out;
+}
+
+function stageArgs(stage: string, root: string, run: string): string[] {
+  return ['-platform', 'file', '-stage', stage, '-root', root, '-config-cache', join(run, 'config.json'), '-state-file', join(run, 'state'), '-neednet', join(run, 'neednet'), '-log-to-stdout'];
+}
+
+describe('kindling serve + kindling-client', () => {
+  it('runs fetch-offline and files like the binary: same tree, same exit status, the client environment', async () => {
+    const { dir } = await startServer();
+    const direct = mkdtempSync(join(work, 'direct-'));
+    const served = mkdtempSync(join(work, 'served-'));
+    for (const [root, via] of [
+      [direct, 'direct'],
+      [served, 'server'],
+    ] as const) {
+      const run = mkdtempSync(join(work, 'run-'));
+      // IGNITION_CONFIG_FILE exists only in the client's environment: the server must use it.
+      const env = { IGNITION_CONFIG_FILE: join(work, 'config.ign'), KINDLING_SERVER_DIR: via === 'server' ? dir : join(work, 'no-server') };
+      const fetched = await client(stageArgs('fetch-offline', root, run), env);
+      expect(fetched.code, fetched.out).toBe(0);
+      expect(fetched.out).toContain('fetch-offline passed');
+      const files = await client(stageArgs('files', root, run), env);
+      expect(files.code, files.out).toBe(0);
+      expect(files.out).toContain('files passed');
+    }
+    expect(tree(served)).toEqual(tree(direct));
+    expect(readFileSync(join(served, 'etc/hello'), 'utf8')).toBe('hello world');
+    // Nothing of the requests is left behind in the server's directory.
+    expect(readdirSync(dir).sort()).toEqual(['pid', 'ready', 'requests']);
+  });
+
+  it('passes failures through: exit 1 for a failed stage, 2 for bad flags, with their messages', async () => {
+    const { dir } = await startServer();
+    const run = mkdtempSync(join(work, 'run-'));
+    const failed = await client(stageArgs('files', join(work, 'nowhere'), run), { KINDLING_SERVER_DIR: dir });
+    expect(failed.code).toBe(1);
+    expect(failed.out).toContain("couldn't read the config cache");
+    const usage = await client(['-platform', 'nope', '-stage', 'files'], { KINDLING_SERVER_DIR: dir });
+    expect(usage.code).toBe(2);
+    expect(usage.out).toContain('nope is not a valid platform');
+    // The server is still serving after both.
+    const version = await client(['-version'], { KINDLING_SERVER_DIR: dir });
+    expect(version.code).toBe(0);
+    expect(version.out).toMatch(/Ignition-compatible/);
+  });
+
+  it('runs the binary itself when the server is gone', async () => {
+    const { dir, proc } = await startServer();
+    proc.kill('SIGKILL');
+    await new Promise((r) => proc.once('exit', r));
+    const r = await client(['-version'], { KINDLING_SERVER_DIR: dir });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Ignition-compatible/);
+  });
+
+  it('fails the stage, without hanging, when the server dies in the middle of it', async () => {
+    // The fetch stage asks a server that accepts and never answers; the stage server is killed
+    // while it waits.
+    let sawRequest!: () => void;
+    const requested = new Promise<void>((r) => (sawRequest = r));
+    const http: Server = createServer(() => sawRequest());
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const port = (http.address() as { port: number }).port;
+    try {
+      const { dir, proc } = await startServer();
+      const run = mkdtempSync(join(work, 'run-'));
+      writeFileSync(join(work, 'remote.ign'), JSON.stringify({ ignition: { version: '3.4.0', config: { replace: { source: `http://127.0.0.1:${port}/c.ign` } } } }));
+      const pending = client(stageArgs('fetch', join(work, 'r'), run), { KINDLING_SERVER_DIR: dir, IGNITION_CONFIG_FILE: join(work, 'remote.ign') });
+      await requested;
+      proc.kill('SIGKILL');
+      const r = await pending;
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('stopped before the stage finished');
+      expect(existsSync(join(run, 'config.json'))).toBe(false);
+    } finally {
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    }
+  });
+
+  it('refuses a directory other users could write to', async () => {
+    const dir = mkdtempSync(join(work, 'open-'));
+    chmodSync(dir, 0o777);
+    const r = await kindling(['serve', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('mode 0700');
+  });
+
+  it('stops on SIGTERM after the stage it is running', async () => {
+    const { proc } = await startServer();
+    proc.kill('SIGTERM');
+    const code = await new Promise((r) => proc.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+  });
+});
