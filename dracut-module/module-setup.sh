@@ -61,7 +61,7 @@ install() {
 
     # What the stages run (the files stage uses the target root's own tools through chroot-free
     # --root flags); -o: a config that needs a missing tool fails with a clear error instead.
-    inst_multiple env bash mount umount sgdisk blkid lsblk tee grep sed tail head sync sleep
+    inst_multiple env bash mount umount sgdisk blkid lsblk tee grep sed tail head sync sleep cat mkfifo
     inst_multiple -o \
         useradd usermod groupadd chpasswd udevadm \
         mkfs.ext4 mke2fs resize2fs e2fsck mkfs.xfs xfs_growfs mkfs.btrfs mkfs.vfat mkfs.fat mkswap \
@@ -77,6 +77,8 @@ install() {
     inst_script "$moddir/ignition-kargs-helper" /usr/sbin/ignition-kargs-helper
     inst_simple "$moddir/kindling-lib.sh" /usr/lib/kindling/kindling-lib.sh
     inst_script "$moddir/kindling-stage" /usr/lib/kindling/kindling-stage
+    inst_script "$moddir/kindling-client" /usr/lib/kindling/kindling-client
+    inst_script "$moddir/kindling-serve" /usr/lib/kindling/kindling-serve
     inst_script "$moddir/kindling-failed" /usr/lib/kindling/kindling-failed
     inst_script "$moddir/kindling-network" /usr/lib/kindling/kindling-network
     inst_script "$moddir/kindling-quench" /usr/lib/kindling/kindling-quench
