@@ -14,6 +14,7 @@
 //   KINDLING_METADATA_BASE              (unset) replaces scheme://host:port of every metadata URL
 //   KINDLING_MOUNTED_MEDIA              (unset) LABEL=DIR,... already-mounted config drives
 //   KINDLING_VMWARE_GUESTINFO           (unset) a JSON object standing in for the guestinfo keys
+//   KINDLING_S3_ENDPOINT                (unset) a base URL replacing AWS's S3 hosts (fetcher.ts)
 import type { Logger } from '../log/logger.js';
 import { getLogger } from '../log/logger.js';
 import { cmdlinePath } from './cmdline.js';

@@ -16,6 +16,7 @@ import { KindlingError, formatError } from '../errors.js';
 import { fetchResource, needsNetwork } from '../resources/index.js';
 import { readCmdline } from './cmdline.js';
 import type { AcquireEnv } from './env.js';
+import { platformFetchOptions } from './fetcher.js';
 import { NeedNetError, NoProviderError } from './errors.js';
 import { makeHttpClient, type HttpClient } from './http.js';
 import { readMedia } from './media.js';
@@ -88,7 +89,7 @@ async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data
     if (f.configDevice || f.configPath) o.env.log.warn(`"${f.configUrlKey}" takes precedence; ignoring "ignition.config.device" and "ignition.config.path"`);
     if (o.offline && needsNetwork(f.configUrl)) throw new NeedNetError(`the config URL on the kernel command line (${f.configUrlKey})`);
     o.env.log.info(`fetching the config from ${f.configUrlKey}`);
-    const data = await fetchResource({ source: f.configUrl }, { httpTotal, signal: o.signal, backoff: o.env.backoff });
+    const data = await fetchResource({ source: f.configUrl }, { ...platformFetchOptions(o.platform, o.env.vars), httpTotal, signal: o.signal, backoff: o.env.backoff });
     return { data, what: f.configUrlKey! };
   }
   if (f.configDevice && f.configPath) {
@@ -157,7 +158,7 @@ export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConf
     state: o.state,
     log: o.env.log,
     signal: o.signal,
-    base: { backoff: o.env.backoff, oemRoot: o.env.oemDirs[0] },
+    base: { ...platformFetchOptions(o.platform, o.env.vars), backoff: o.env.backoff, oemRoot: o.env.oemDirs[0] },
   });
   const errors = validateConfig(rendered).filter((e) => e.kind === 'error');
   if (errors.length) {

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { Config, Resource } from '../../src/config/types.js';
 import { fetchResource, openResource, type FetchOptions } from '../../src/resources/index.js';
+import { platformFetchOptions } from '../../src/acquire/fetcher.js';
 import type { Logger } from '../../src/log/logger.js';
 import { readCreatedDirs } from '../mountpoint-dirs.js';
 import type { StageContext } from '../types.js';
@@ -77,9 +78,10 @@ export function filesContext(ctx: StageContext): StageContextConfig {
         const ig = config.ignition;
         const cas: string[] = [];
         for (const ca of ig.security?.tls?.certificateAuthorities ?? []) {
-          cas.push((await fetchResource(ca, { httpResponseHeaders: ig.timeouts?.httpResponseHeaders, httpTotal: ig.timeouts?.httpTotal, proxy: ig.proxy })).toString('utf8'));
+          cas.push((await fetchResource(ca, { ...platformFetchOptions(ctx.platform), httpResponseHeaders: ig.timeouts?.httpResponseHeaders, httpTotal: ig.timeouts?.httpTotal, proxy: ig.proxy })).toString('utf8'));
         }
         return {
+          ...platformFetchOptions(ctx.platform), // aws: S3 with the instance role, as Ignition's fetcher
           httpResponseHeaders: ig.timeouts?.httpResponseHeaders,
           httpTotal: ig.timeouts?.httpTotal,
           proxy: ig.proxy,
