@@ -3,9 +3,10 @@
 // then the files stage writes /etc/crypttab and /etc/luks/NAME into a directory root, as Ignition's
 // createCrypttabEntries does. Read back byte for byte; the key must open the volume's header.
 import { describe, it, expect, afterAll } from 'vitest';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { disksStage } from '../../stages/disks/index.js';
 import { filesStage } from '../../stages/files/index.js';
 import { localContext } from '../../src/engine/context.js';
@@ -118,4 +119,79 @@ describe('crypttab and /etc/luks (files stage after the disks stage)', () => {
     expect(crypttabLine({ name: 't', device: '/d', clevis: { custom: { pin: 'sss', config: '{}', needsNetwork: true } } }, 'U')).toBe('t UUID=U none luks,_netdev\n');
     expect(crypttabLine({ name: 't', device: '/d', clevis: { custom: { pin: 'tpm2', config: '{}' } } }, 'U')).toBe('t UUID=U none luks\n');
   });
+});
+
+// Debian's Ignition 2.14 files stage on a twin root: the same crypttab bytes and the same key file.
+// Its files stage reads the key from the state file (luksPersistKeyFiles, as its disks stage leaves
+// it) and asks `cryptsetup luksUUID` through its device alias /run/ignition/dev_aliases/DEVICE,
+// which its disks stage would have made; both are prepared here. Opt-in: KINDLING_ORACLE=1.
+const IGNITION = '/usr/lib/dracut/modules.d/30ignition/ignition';
+describe.skipIf(!existsSync(IGNITION) || !process.env.KINDLING_ORACLE)('crypttab: Kindling vs Ignition 2.14', () => {
+  it('writes identical /etc/crypttab and /etc/luks', async () => {
+    const dev = disk('oracle');
+    const run = promisify(execFile);
+    const u1 = '1a2b3c4d-0000-4000-8000-00000000c001';
+    const u2 = '1a2b3c4d-0000-4000-8000-00000000c002';
+    const k = join(lab.dir, 'ok');
+    writeFileSync(k, 'oracle key');
+    sh('cryptsetup', ['luksFormat', '--batch-mode', '--type', 'luks2', ...FAST_KDF, '--uuid', u1, '--key-file', k, partNode(dev, 1)]);
+    sh('cryptsetup', ['luksFormat', '--batch-mode', '--type', 'luks2', ...FAST_KDF, '--uuid', u2, '--key-file', k, partNode(dev, 2)]);
+    const text = JSON.stringify({
+      ignition: { version: '3.3.0' },
+      storage: {
+        luks: [
+          { name: 'o-key', device: partNode(dev, 1), keyFile: { source: 'data:,oracle%20key' } },
+          { name: 'o-tang', device: partNode(dev, 2), clevis: { tang: [{ url: 'http://127.0.0.1:1', thumbprint: 'x' }] } },
+          { name: 'o-gen', device: partNode(dev, 1), label: 'x' },
+        ],
+      },
+    });
+    const keyUrl = (key: string) => `data:application/octet-stream;base64,${Buffer.from(key).toString('base64')}`;
+    const keys = { 'o-key': keyUrl('oracle key'), 'o-gen': keyUrl('a'.repeat(8192)) };
+    const roots = ['ign', 'kin'].map((n) => join(lab.dir, `oracle-${n}`));
+    for (const r of roots) {
+      mkdirSync(join(r, 'etc/selinux'), { recursive: true });
+      writeFileSync(join(r, 'etc/selinux/config'), 'SELINUXTYPE=targeted\n');
+      writeFileSync(join(r, 'etc/crypttab'), '# static\n', { mode: 0o644 });
+    }
+    // Ignition: fetch, then the disks stage's hand-over written into its state file, then files.
+    const work = join(lab.dir, 'ign-work');
+    mkdirSync(work, { recursive: true });
+    writeFileSync(join(work, 'config.ign'), text);
+    writeFileSync(join(work, 'setfiles'), '#!/bin/sh\ncat >/dev/null\nexit 0\n', { mode: 0o755 });
+    const env = { ...process.env, IGNITION_CONFIG_FILE: join(work, 'config.ign'), PATH: `${work}:${process.env.PATH}` };
+    const common = ['-platform', 'file', '-config-cache', join(work, 'cache.json'), '-state-file', join(work, 'state'), '-log-to-stdout'];
+    await run(IGNITION, ['-stage', 'fetch', ...common], { env });
+    const st = JSON.parse(readFileSync(join(work, 'state'), 'utf8'));
+    st.luksPersistKeyFiles = keys;
+    writeFileSync(join(work, 'state'), JSON.stringify(st));
+    const aliases = [1, 2].map((n) => join('/run/ignition/dev_aliases', partNode(dev, n)));
+    const made: string[] = [];
+    try {
+      for (const [i, a] of aliases.entries()) {
+        if (lstatSync(a, { throwIfNoEntry: false })) continue;
+        mkdirSync(dirname(a), { recursive: true });
+        symlinkSync(partNode(dev, i + 1), a);
+        made.push(a);
+      }
+      const r = await run(IGNITION, ['-stage', 'files', ...common, '-root', roots[0]!], { env }).catch((e) => e);
+      expect(r.code ?? 0, `${r.stdout ?? ''}${r.stderr ?? ''}`).toBe(0);
+    } finally {
+      for (const a of made) rmSync(a, { force: true });
+    }
+    expect(JSON.parse(readFileSync(join(work, 'state'), 'utf8')).luksPersistKeyFiles).toBeNull();
+
+    const state = { ...emptyState(), luksPersistKeyFiles: { ...keys } };
+    const kctx = localContext({ config: parseConfig(text).config, root: roots[1]!, options: { stateDir: join(lab.dir, 'st-oracle'), candidateDisks: [dev], state } });
+    await filesStage.apply(kctx, await filesStage.plan(kctx));
+    expect(state.luksPersistKeyFiles).toBeNull();
+
+    const view = (r: string) =>
+      ['etc/crypttab', 'etc/luks', 'etc/luks/o-key', 'etc/luks/o-gen', 'etc/luks/o-tang'].map((p) => {
+        const s2 = lstatSync(join(r, p), { throwIfNoEntry: false });
+        return { p, mode: s2 ? (s2.mode & 0o7777).toString(8) : 'absent', owner: s2 ? `${s2.uid}:${s2.gid}` : '', body: s2?.isFile() ? readFileSync(join(r, p), 'utf8') : '' };
+      });
+    expect(view(roots[1]!)).toEqual(view(roots[0]!));
+    expect(readFileSync(join(roots[0]!, 'etc/crypttab'), 'utf8')).toBe(`# static\no-key UUID=${u1} /etc/luks/o-key luks\no-tang UUID=${u2} none luks,_netdev\no-gen UUID=${u1} /etc/luks/o-gen luks\n`);
+  }, 120_000);
 });
