@@ -154,6 +154,8 @@ export interface NewFilePerms {
   uid: number;
   gid: number;
   mode: number;
+  /** false: the kernel gives the new file this owner anyway (default true). */
+  chown?: boolean;
   onChownDenied?: (err: unknown) => void;
 }
 
@@ -163,19 +165,26 @@ export async function materialize(cfg: StageContextConfig, res: Resource, dir: s
     // A data: URL is in memory already (it is part of the config): the resources layer decodes,
     // decompresses and verifies it in one call, before a single byte reaches the disk.
     const buf = await fetchResource(res);
-    const fd = openSync(tmp, 'wx', 0o600);
+    // When the kernel gives the new file its owner anyway, it is created with its final mode if
+    // the umask leaves that intact and no special bit is asked for: no chown, no chmod, and the
+    // temporary file never has an owner or mode the final one does not. Otherwise 0600 first,
+    // then chown, then chmod (chown clears set-user-ID/set-group-ID).
+    const direct = perms !== undefined && perms.chown === false && (perms.mode & 0o7000) === 0 && (perms.mode & ~cfg.umask) === perms.mode;
+    const fd = openSync(tmp, 'wx', direct ? perms.mode : 0o600);
     try {
       writeAll(fd, buf);
       if (cfg.fsync) fsyncSync(fd);
       if (perms) {
         // Through the descriptor: no second and third path lookup per file. chown before chmod.
-        try {
-          fchownSync(fd, perms.uid, perms.gid);
-        } catch (err) {
-          if (!perms.onChownDenied) throw err;
-          perms.onChownDenied(err);
+        if (perms.chown !== false) {
+          try {
+            fchownSync(fd, perms.uid, perms.gid);
+          } catch (err) {
+            if (!perms.onChownDenied) throw err;
+            perms.onChownDenied(err);
+          }
         }
-        fchmodSync(fd, perms.mode);
+        if (!direct) fchmodSync(fd, perms.mode);
       }
     } catch (err) {
       closeSync(fd);

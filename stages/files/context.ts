@@ -38,9 +38,19 @@ export interface StageContextConfig {
   systemctl: string;
   now(): Date;
   /** Directories known to exist during apply (see mkdirParents in nodes.ts). */
-  knownDirs: Set<string>;
+  knownDirs: Map<string, KnownDir>;
+  /** The process umask, read once: a new file created with a mode it leaves intact needs no chmod. */
+  umask: number;
   /** In-root directories the mount stage created for mount points (stages/mountpoint-dirs.ts). */
   createdMountDirs: string[];
+}
+
+/** A directory the apply made or used. */
+export interface KnownDir {
+  /** Made by this apply (mkdir), so nothing is in it that this apply did not put there. */
+  fresh: boolean;
+  /** The owner a file created in it gets (the set-group-ID bit hands down the directory's group). */
+  newOwner?: [number, number];
 }
 
 export function filesContext(ctx: StageContext): StageContextConfig {
@@ -70,7 +80,8 @@ export function filesContext(ctx: StageContext): StageContextConfig {
     bootIdFile: typeof o.bootIdFile === 'string' ? o.bootIdFile : '/proc/sys/kernel/random/boot_id',
     systemctl: typeof o.systemctl === 'string' ? o.systemctl : 'systemctl',
     now: () => new Date(),
-    knownDirs: new Set(),
+    knownDirs: new Map(),
+    umask: process.umask(),
     createdMountDirs: readCreatedDirs(ctx),
     fetchOptions() {
       // Built once, on the first remote fetch: the CA bundles are resources themselves.

@@ -175,12 +175,41 @@ function setPermissions(cfg: StageContextConfig, op: FilesOp, p: string, d: Node
 /**
  * os.MkdirAll(dir, 0755): missing directories created with 0755 less the umask, owned by us.
  * Directories made or seen during this apply are remembered (forgotten whenever anything is
- * removed), so 10,000 files in one directory make one mkdir call, not 10,000.
+ * removed), so 10,000 files in one directory make one mkdir call, not 10,000. Those this apply
+ * made are marked fresh: nothing is in them but what this apply put there.
  */
 function mkdirParents(cfg: StageContextConfig, dir: string): void {
   if (cfg.knownDirs.has(dir)) return;
-  mkdirSync(dir, { recursive: true, mode: DEFAULT_DIR_MODE });
-  cfg.knownDirs.add(dir);
+  const first = mkdirSync(dir, { recursive: true, mode: DEFAULT_DIR_MODE });
+  if (first === undefined) {
+    cfg.knownDirs.set(dir, { fresh: false });
+    return;
+  }
+  // mkdir -p made `first` and everything below it down to `dir`.
+  for (let d = dir; ; d = path.dirname(d)) {
+    cfg.knownDirs.set(d, { fresh: true });
+    if (d === first || d === path.dirname(d)) break;
+  }
+}
+
+/**
+ * Can a new file at p skip the check for something already there? Yes when its directory is fresh
+ * and p is not itself a directory this apply made: the plan gives every entry its own resolved
+ * path, so nothing else of this apply can be at p.
+ */
+function surelyAbsent(cfg: StageContextConfig, p: string): boolean {
+  return cfg.knownDirs.get(path.dirname(p))?.fresh === true && !cfg.knownDirs.has(p);
+}
+
+/** The owner the kernel gives a file created in dir (known dirs only; one stat per directory). */
+function newFileOwner(cfg: StageContextConfig, dir: string): [number, number] | undefined {
+  const k = cfg.knownDirs.get(dir);
+  if (!k || typeof process.geteuid !== 'function') return undefined;
+  if (!k.newOwner) {
+    const st = statSync(dir);
+    k.newOwner = [process.geteuid(), st.mode & 0o2000 ? st.gid : process.getegid!()];
+  }
+  return k.newOwner;
 }
 
 function removeAll(cfg: StageContextConfig, p: string): void {
@@ -197,6 +226,9 @@ export async function applyDirectory(cfg: StageContextConfig, op: FilesOp): Prom
     if (!st) mkdirParents(cfg, p);
     else if (!st.isDirectory()) throw fail(op, `error creating directory ${d.path}: a non-directory already exists and overwrite is false`);
     setPermissions(cfg, op, p, d, d.mode);
+    // Its group and set-group-ID bit may have changed: what a new file in it gets is asked again.
+    const known = cfg.knownDirs.get(p);
+    if (known) known.newOwner = undefined;
   } catch (err) {
     throw wrap(op, `failed to create directory ${d.path}`, err);
   }
@@ -208,7 +240,7 @@ export async function applyFile(cfg: StageContextConfig, op: FilesOp, prefetch: 
   const p = joinRoot(cfg.root, d.resolved);
   try {
     if (d.overwrite) removeAll(cfg, p);
-    const st = lstatOrUndefined(p);
+    const st = surelyAbsent(cfg, p) ? undefined : lstatOrUndefined(p);
     let contents: Resource | undefined = entry.contents?.source !== undefined ? entry.contents : undefined;
     if (!st) {
       contents ??= { source: '' };
@@ -225,7 +257,11 @@ export async function applyFile(cfg: StageContextConfig, op: FilesOp, prefetch: 
       const onChownDenied = (err: unknown) => chownOrReportSync(cfg, p, uid, gid, () => {
         throw err;
       });
-      const { tmp, permsApplied } = await materialize(cfg, contents, dir, prefetch.take(`${op.pointer}#contents`), { uid, gid, mode, onChownDenied });
+      // Ignition chowns every new file; when the kernel already gives it that owner, the call
+      // changes nothing (no special mode bits are set yet to be cleared) and is left out.
+      const owner = newFileOwner(cfg, dir);
+      const chown = !owner || owner[0] !== uid || owner[1] !== gid;
+      const { tmp, permsApplied } = await materialize(cfg, contents, dir, prefetch.take(`${op.pointer}#contents`), { uid, gid, mode, chown, onChownDenied });
       try {
         if (!permsApplied) {
           chownOrReportSync(cfg, tmp, uid, gid);
