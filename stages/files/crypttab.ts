@@ -17,9 +17,11 @@
 // on the root filesystem (which may itself be encrypted). A volume without clevis whose key
 // cannot be found is refused (Ignition: "missing persisted keyfile for NAME").
 //
-// Deviations (documented in docs/disks.md): an existing /etc/luks/NAME with the same key is kept
-// (Ignition fails: no overwrite) and a crypttab line already present is not appended twice, so a
-// rerun after a crash converges; an existing /etc/luks/NAME with another key is refused in planning.
+// Deviations (documented in docs/disks.md), so that a rerun converges where Ignition would fail or
+// duplicate: an existing /etc/luks/NAME with the same key is kept, one whose key no longer opens
+// the volume (it was formatted again) is replaced, one with another key that still opens it is
+// refused in planning; a crypttab line already present is not appended twice, and a line for the
+// same volume name from an earlier run is replaced in place.
 // The plan names the files, modes and crypttab lines, never key bytes.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
@@ -112,6 +114,12 @@ async function luksUuid(device: string, pointer: string): Promise<string> {
   return uuid;
 }
 
+/** Whether a key file opens a LUKS volume's header (no device-mapper needed). */
+async function keyOpens(device: string, keyFile: string): Promise<boolean> {
+  const r = await run('cryptsetup', ['luksOpen', '--test-passphrase', '--key-file', keyFile, device], { allowFailure: true });
+  return r.exitCode === 0;
+}
+
 /** Host path of an in-root path whose parents must be plain directories (no symlinks) inside the root. */
 function hostPath(root: string, inRoot: string, pointer: string): string {
   let cur = path.resolve(root);
@@ -139,38 +147,47 @@ export async function planCrypttab(ctx: StageContext): Promise<PlannedOp[]> {
     const pointer = toPointer(['storage', 'luks', i]);
     if (!l.device) fail(pointer, `LUKS volume ${l.name} has no device`);
     const withKey = !clevisPresent(l);
+    let dev: string | undefined;
+    let uuid: string | undefined;
+    if (!dryRun) {
+      dev = await luksDevice(ctx, l.device);
+      if (!dev) fail(`${pointer}/device`, `LUKS volume ${l.name}: device ${l.device} does not exist (did the disks stage run?)`);
+      uuid = await luksUuid(dev, `${pointer}/device`);
+    }
     if (withKey) {
       const inRoot = `${LUKS_KEY_DIR}/${l.name}`;
       const target = hostPath(root, inRoot, pointer);
       const found = findKey(ctx, l.name);
       if (!found && !dryRun) fail(pointer, `missing persisted key file for LUKS volume ${l.name}: the disks stage left none in the state file or in ${runKeyDir(ctx)}`);
       let noop = false;
+      let replace = false;
       const st = lstatSync(target, { throwIfNoEntry: false });
       if (st) {
         if (!st.isFile()) fail(pointer, `${inRoot} exists in the target root and is not a regular file; Ignition does not overwrite it`);
-        if (found && !readFileSync(target).equals(found.key)) fail(pointer, `${inRoot} exists in the target root with another key; Ignition does not overwrite it`);
-        noop = !!found;
+        if (found && !readFileSync(target).equals(found.key)) {
+          // A rerun after the volume was formatted again (new key): the old key opens nothing any
+          // more and is replaced. A different key that still opens the volume is not touched.
+          if (!dev || (await keyOpens(dev, target))) fail(pointer, `${inRoot} exists in the target root with another key that still opens ${l.device}; Ignition does not overwrite it`);
+          replace = true;
+        } else noop = !!found;
       }
-      const summary = noop ? `keep ${inRoot}: it already holds the key of LUKS volume ${l.name}` : `copy the key of LUKS volume ${l.name} to ${inRoot} (0600 root:root) from ${found?.from ?? 'the disks stage (read when applied)'}`;
-      const op: PlannedOp = { kind: 'luks.keyfile', pointer, summary, details: { name: l.name, path: inRoot, mode: 0o600, from: found?.from ?? null } };
+      const summary = noop
+        ? `keep ${inRoot}: it already holds the key of LUKS volume ${l.name}`
+        : `${replace ? 'replace the stale key (it no longer opens the volume) at' : 'copy the key of LUKS volume ' + l.name + ' to'} ${inRoot} (0600 root:root) from ${found?.from ?? 'the disks stage (read when applied)'}`;
+      const op: PlannedOp = { kind: 'luks.keyfile', pointer, summary, details: { name: l.name, path: inRoot, mode: 0o600, from: found?.from ?? null, replace } };
       keyOps.push(noop ? { ...op, noop: true } : op);
-    }
-    let uuid: string | undefined;
-    if (!dryRun) {
-      const dev = await luksDevice(ctx, l.device);
-      if (!dev) fail(`${pointer}/device`, `LUKS volume ${l.name}: device ${l.device} does not exist (did the disks stage run?)`);
-      uuid = await luksUuid(dev, `${pointer}/device`);
     }
     const line = uuid ? crypttabLine(l, uuid) : undefined;
     const present = !!line && existingLines.has(line);
+    const stale = existing.split('\n').filter((x) => x.split(/\s+/)[0] === l.name && x + '\n' !== line);
     const shown = line ? line.trimEnd() : `${l.name} UUID=<luksUUID of ${l.device}, read when applied> ${withKey ? `${LUKS_KEY_DIR}/${l.name}` : 'none'} ${crypttabOptions(l)}`;
     const op: PlannedOp = {
       kind: 'crypttab.entry',
       pointer,
-      summary: present ? `${CRYPTTAB_PATH} already has "${shown}"` : `append "${shown}" to ${CRYPTTAB_PATH} (0600)`,
-      details: { path: CRYPTTAB_PATH, name: l.name, device: l.device, uuid: uuid ?? null, keyFile: withKey ? `${LUKS_KEY_DIR}/${l.name}` : 'none', options: crypttabOptions(l), line: line ?? null, mode: 0o600 },
+      summary: present && !stale.length ? `${CRYPTTAB_PATH} already has "${shown}"` : stale.length ? `replace the ${CRYPTTAB_PATH} line of ${l.name} ("${stale[0]}") with "${shown}" (0600)` : `append "${shown}" to ${CRYPTTAB_PATH} (0600)`,
+      details: { path: CRYPTTAB_PATH, name: l.name, device: l.device, uuid: uuid ?? null, keyFile: withKey ? `${LUKS_KEY_DIR}/${l.name}` : 'none', options: crypttabOptions(l), line: line ?? null, mode: 0o600, replaces: stale },
     };
-    lines.push(present ? { ...op, noop: true } : op);
+    lines.push(present && !stale.length ? { ...op, noop: true } : op);
   }
   if (keyOps.length && !existsSync(hostPath(root, LUKS_KEY_DIR, '/storage/luks'))) {
     ops.push({ kind: 'luks.keyfile-dir', pointer: '/storage/luks', summary: `create ${LUKS_KEY_DIR} (0700 root:root) for the LUKS key files`, details: { path: LUKS_KEY_DIR, mode: 0o700 } });
@@ -231,7 +248,7 @@ export async function applyCrypttabOp(ctx: StageContext, op: PlannedOp): Promise
       if (!found) fail(op.pointer, `missing persisted key file for LUKS volume ${name}`);
       const target = hostPath(root, d.path as string, op.pointer);
       mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
-      if (existsSync(target) && !readFileSync(target).equals(found.key)) fail(op.pointer, `${d.path as string} appeared in the target root with another key; not overwritten`);
+      if (!d.replace && existsSync(target) && !readFileSync(target).equals(found.key)) fail(op.pointer, `${d.path as string} appeared in the target root with another key; not overwritten`);
       writeAtomic(target, found.key, 0o600, { uid: 0, gid: 0 }, unprivileged);
       return;
     }
@@ -248,12 +265,22 @@ export async function applyCrypttabOp(ctx: StageContext, op: PlannedOp): Promise
       const target = hostPath(root, CRYPTTAB_PATH, op.pointer);
       mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
       const before = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
-      if (before !== undefined && before.split('\n').some((x) => x + '\n' === line)) {
+      const name = d.name as string;
+      const rows = before === undefined ? [] : before.split('\n');
+      const mine = rows.map((x, i) => (x.split(/\s+/)[0] === name ? i : -1)).filter((i) => i >= 0);
+      if (mine.length === 1 && rows[mine[0]!] + '\n' === line) {
         chmodSync(target, 0o600);
         return;
       }
+      let after: string;
+      if (mine.length) {
+        // A line for this volume from an earlier run (another UUID or key file): replaced in place.
+        const [first, ...rest] = mine;
+        const out = rows.map((x, i) => (i === first ? line!.trimEnd() : x)).filter((_x, i) => !rest.includes(i));
+        after = out.join('\n');
+      } else after = (before ?? '') + (before && !before.endsWith('\n') ? '\n' : '') + line;
       const st = before !== undefined ? statSync(target) : undefined;
-      writeAtomic(target, (before ?? '') + line, 0o600, st ? { uid: st.uid, gid: st.gid } : { uid: 0, gid: 0 }, unprivileged);
+      writeAtomic(target, after, 0o600, st ? { uid: st.uid, gid: st.gid } : { uid: 0, gid: 0 }, unprivileged);
       return;
     }
     case 'luks.forget-keys': {

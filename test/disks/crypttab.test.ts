@@ -104,6 +104,25 @@ describe('crypttab and /etc/luks (files stage after the disks stage)', () => {
     state.luksPersistKeyFiles = { 'kt-secret': 'data:,other' };
     const refused = await filesStage.plan(fctx).catch((e) => e);
     expect(refused.location?.pointer).toBe('/storage/luks/0');
+    // A rerun after the volume was formatted again (new key, new UUID): the old key opens nothing
+    // and is replaced, the volume's crypttab line is replaced in place (Ignition would fail on the
+    // existing key file and append a second line).
+    const k3 = join(lab.dir, 'k3');
+    writeFileSync(k3, 'second generation');
+    const uuid3 = '8c5e3c90-2f3d-4dab-9b9c-3e4f5a6b7c8d';
+    sh('cryptsetup', ['luksFormat', '--batch-mode', '--type', 'luks2', ...FAST_KDF, '--uuid', uuid3, '--key-file', k3, partNode(dev, 1)]);
+    state.luksPersistKeyFiles = { 'kt-secret': `data:,second%20generation` };
+    const third = await filesStage.plan(fctx);
+    const t = third.ops.filter((o) => /^(luks\.keyfile|crypttab)/.test(o.kind) && !o.noop);
+    expect(t.map((o) => [o.kind, o.details.name, o.details.replace ?? o.details.replaces])).toEqual([
+      ['luks.keyfile', 'kt-secret', true],
+      ['crypttab.entry', 'kt-secret', [`kt-secret UUID=${uuid1} /etc/luks/kt-secret luks`]],
+    ]);
+    await filesStage.apply(fctx, third);
+    expect(readFileSync(join(root, 'etc/crypttab'), 'utf8')).toBe(`# static entries\nkt-secret UUID=${uuid3} /etc/luks/kt-secret luks\nkt-tang UUID=${uuid2} none luks,_netdev\n`);
+    expect(readFileSync(join(root, 'etc/luks/kt-secret'), 'utf8')).toBe('second generation');
+    expect(statSync(join(root, 'etc/luks/kt-secret')).mode & 0o7777).toBe(0o600);
+
     // And with no key at all (no state, nothing kept): Ignition's "missing persisted keyfile".
     const root2 = join(lab.dir, 'root2');
     mkdirSync(root2);
