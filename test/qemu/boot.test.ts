@@ -142,6 +142,11 @@ describe.skipIf(skip !== undefined)(`QEMU boots${skip ? ` (skipped: ${skip})` : 
           res.end();
         }
       });
+      // QEMU's guestfwd connects to this server once, when QEMU starts; with Node's default 60 s
+      // header timeout a guest that asks later than that reads a 408 (see oem-kargs.test.ts).
+      server.requestTimeout = 0;
+      server.headersTimeout = 0;
+      server.keepAliveTimeout = 0;
       await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
       port = (server.address() as AddressInfo).port;
     });
