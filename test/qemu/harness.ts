@@ -73,11 +73,41 @@ export async function buildInitramfs(flavour: Flavour, zstdLevel = 3): Promise<{
   return { path, bytes: statSync(path).size, ms: r.ms };
 }
 
-export async function makeImage(name: string, opts: { firstBoot?: boolean } = {}): Promise<string> {
+export interface ImageOptions {
+  firstBoot?: boolean;
+  /** A directory whose contents fill the OEM partition (config.ign, base/base.ign, grub.cfg). */
+  oemDir?: string;
+  /** A script the test root runs before powering off (make-image.sh --init-hook). */
+  initHook?: string;
+}
+
+export async function makeImage(name: string, opts: ImageOptions = {}): Promise<string> {
   mkdirSync(WORK, { recursive: true });
   const path = join(WORK, name);
-  await must(join(QEMU, 'make-image.sh'), [path, ...(opts.firstBoot === false ? ['--no-first-boot'] : [])], 120_000);
+  const args = [path];
+  if (opts.firstBoot === false) args.push('--no-first-boot');
+  if (opts.oemDir) args.push('--oem-dir', opts.oemDir);
+  if (opts.initHook) args.push('--init-hook', opts.initHook);
+  await must(join(QEMU, 'make-image.sh'), args, 120_000);
   return path;
+}
+
+/** A file on the image's OEM partition (btrfs, loop-mounted read-only), or undefined. Root only. */
+export async function readOemFile(disk: string, file: string): Promise<string | undefined> {
+  const script = `set -euo pipefail
+img=$1 file=$2
+start=$(sgdisk -i 6 "$img" | sed -n 's/^First sector: \\([0-9]*\\).*/\\1/p')
+end=$(sgdisk -i 6 "$img" | sed -n 's/^Last sector: \\([0-9]*\\).*/\\1/p')
+mnt=$(mktemp -d /tmp/kindling-oem-read.XXXXXX)
+loop=
+trap 'mountpoint -q "$mnt" && umount "$mnt"; [[ -z $loop ]] || losetup -d "$loop"; rmdir "$mnt"' EXIT
+loop=$(losetup --find --show --read-only --offset $((start * 512)) --sizelimit $(((end - start + 1) * 512)) "$img")
+mount -t btrfs -o ro,rescue=nologreplay "$loop" "$mnt"
+if [[ -f $mnt/$file ]]; then cat "$mnt/$file"; else echo "no $file" >&2; exit 3; fi`;
+  const r = await run('bash', ['-c', script, 'oem-read', disk, file], 60_000);
+  if (r.code === 3) return undefined;
+  if (r.code !== 0) throw new Error(`reading ${file} on the OEM partition of ${disk} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
 }
 
 export interface BootOptions {
