@@ -13,7 +13,7 @@
 import { mergeConfigs, parseConfig, emptyConfig, validateConfig } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { KindlingError, formatError } from '../errors.js';
-import { fetchResource, needsNetwork } from '../resources/index.js';
+import { displayUrl, fetchResource, FetchError, needsNetwork } from '../resources/index.js';
 import { readCmdline } from './cmdline.js';
 import type { AcquireEnv } from './env.js';
 import { platformFetchOptions } from './fetcher.js';
@@ -82,12 +82,30 @@ function parseUser(data: Buffer | null, source: string, env: AcquireEnv): { conf
   }
 }
 
+/** The scheme Go's url.Parse finds ("" for a bare path such as /oem/config.ign). */
+export function goUrlScheme(url: string): string {
+  return /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase() ?? '';
+}
+
 /** The cmdline provider: bytes, or NoProviderError when the command line names no config. */
 async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data: Buffer | null; what: string }> {
   const f = readCmdline(o.env.cmdlinePath);
   if (f.configUrl) {
     if (f.configDevice || f.configPath) o.env.log.warn(`"${f.configUrlKey}" takes precedence; ignoring "ignition.config.device" and "ignition.config.path"`);
-    if (o.offline && needsNetwork(f.configUrl)) throw new NeedNetError(`the config URL on the kernel command line (${f.configUrlKey})`);
+    // Ignition hands the URL to its fetcher (checked against Ignition 2.14):
+    //  - no scheme (a bare path): the fetcher returns nothing, so the config is empty, offline too;
+    //  - fetch-offline: every scheme but data: needs the network (file:, oem:, ftp: included), so
+    //    fetch-offline signals neednet and fetch then fails on the unsupported ones;
+    //  - file: and oem: are not fetcher schemes: "unsupported source scheme".
+    const scheme = goUrlScheme(f.configUrl);
+    if (scheme === '') {
+      o.env.log.warn(`${f.configUrlKey}=${displayUrl(f.configUrl)} has no URL scheme: as in Ignition, that is no config`);
+      return { data: null, what: f.configUrlKey! };
+    }
+    if (o.offline && (scheme !== 'data' || needsNetwork(f.configUrl))) throw new NeedNetError(`the config URL on the kernel command line (${f.configUrlKey})`);
+    if (scheme === 'oem') {
+      throw new FetchError(`${displayUrl(f.configUrl)}: unsupported source scheme "oem" (Ignition does not fetch oem:// URLs from the kernel command line); supported schemes: http, https, tftp, s3, arn, gs, data`);
+    }
     o.env.log.info(`fetching the config from ${f.configUrlKey}`);
     const data = await fetchResource({ source: f.configUrl }, { ...platformFetchOptions(o.platform, o.env.vars), httpTotal, signal: o.signal, backoff: o.env.backoff });
     return { data, what: f.configUrlKey! };
@@ -149,9 +167,10 @@ export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConf
       what = `the ${provider.name} platform`;
     }
   }
-  recordFetched(o.state, { kind: 'user', source, referenced: false });
-  // 3.
+  // 3. As in Ignition, "no config" (ErrEmpty: empty, cloud-config, script) is not recorded in the
+  // state file; a config is recorded once it parsed (checked against Ignition 2.14 on metal).
   const { config, emptyBecause } = parseUser(data, what, o.env);
+  if (emptyBecause === undefined) recordFetched(o.state, { kind: 'user', source, referenced: false });
   // 4.
   const rendered = await renderConfig(config, {
     offline: o.offline,
