@@ -20,7 +20,7 @@ import { platformFetchOptions } from './fetcher.js';
 import { NeedNetError, NoProviderError } from './errors.js';
 import { makeHttpClient, type HttpClient } from './http.js';
 import { readMedia } from './media.js';
-import { getProvider, providerNames } from './providers/index.js';
+import { loadProvider, providerNames } from './providers/index.js';
 import type { ProviderContext } from './providers/types.js';
 import { renderConfig } from './render.js';
 import { findUserConfig, loadBaseConfig } from './system.js';
@@ -128,7 +128,7 @@ async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data
 
 /** Steps 2-4. Throws NeedNetError in fetch-offline when the network is needed. */
 export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConfig> {
-  const provider = getProvider(o.platform);
+  const provider = await loadProvider(o.platform);
   if (!provider) {
     throw new KindlingError('usage', `invalid value "${o.platform}" for flag -platform: ${o.platform} is not a valid platform (known: ${providerNames().join(' ')})`);
   }

@@ -12,7 +12,7 @@ import type { StageContext } from '../../stages/types.js';
 import { acquireBaseConfig, acquireEnvFrom, fullConfig, loadState, saveState } from '../acquire/index.js';
 import { parseGoDuration } from '../acquire/duration.js';
 import { makeHttpClient } from '../acquire/http.js';
-import { getProvider, providerNames } from '../acquire/providers/index.js';
+import { loadProvider, providerNames } from '../acquire/providers/index.js';
 import type { AcquireEnv } from '../acquire/env.js';
 import type { FetchPlan } from '../acquire/stage.js';
 import { loadCachedConfig, writeCacheStamp } from '../engine/load-config.js';
@@ -69,7 +69,7 @@ function write(fd: number, text: string): void {
 
 /** Ignition's platform Status hook (Equinix Metal's timeline): after each stage, never fatal. */
 async function reportStatus(env: AcquireEnv, platform: string, stage: string, error?: Error): Promise<void> {
-  const p = getProvider(platform);
+  const p = await loadProvider(platform);
   if (!p?.status || stage === 'fetch-offline') return;
   try {
     await p.status({ env, offline: false, signal: AbortSignal.timeout(10_000), httpTotal: 10, http: makeHttpClient(false) }, stage, error);

@@ -2,7 +2,7 @@
 // burst of 5xx and through reset connections, wait out slow headers, succeed when the service comes
 // up 10 s late, and fail within -fetch-timeout with a readable sentence when it never comes up.
 import { afterEach, describe, expect, it } from 'vitest';
-import { getProvider } from '../../src/acquire/providers/index.js';
+import { loadProvider } from '../../src/acquire/providers/index.js';
 import { makeHttpClient } from '../../src/acquire/http.js';
 import { freePort, startFake, type FakeServer } from './fake-metadata.js';
 import { providerCtx, scratch, testEnv } from './helpers.js';
@@ -19,7 +19,7 @@ describe('metadata service faults', () => {
     const s = await startFake({ '/computeMetadata/v1/instance/attributes/user-data': { body: CFG, failFirst: { count: 5, status: 503 } } });
     servers.push(s);
     const env = testEnv(scratch(), { metadataBase: s.url });
-    expect((await getProvider('gcp')!.fetch(providerCtx(env)))?.toString()).toBe(CFG);
+    expect((await (await loadProvider('gcp'))!.fetch(providerCtx(env)))?.toString()).toBe(CFG);
     expect(s.hits('/computeMetadata/v1/instance/attributes/user-data')).toBe(6);
   });
 
@@ -27,7 +27,7 @@ describe('metadata service faults', () => {
     const s = await startFake({ '/1.0/user-data': { body: CFG, resetFirst: 3 } });
     servers.push(s);
     const env = testEnv(scratch(), { metadataBase: s.url });
-    expect((await getProvider('exoscale')!.fetch(providerCtx(env)))?.toString()).toBe(CFG);
+    expect((await (await loadProvider('exoscale'))!.fetch(providerCtx(env)))?.toString()).toBe(CFG);
     expect(s.hits('/1.0/user-data')).toBe(4);
   });
 
@@ -48,7 +48,7 @@ describe('metadata service faults', () => {
     const s = await startFake({ '/latest/user-data': { body: CFG } }, { port, delayMs: 10_000 });
     servers.push(s);
     const env = testEnv(scratch(), { metadataBase: `http://127.0.0.1:${port}`, backoff: { initialMs: 200, maxMs: 1000 } });
-    const data = await getProvider('aliyun')!.fetch(providerCtx(env, { timeoutMs: 30_000 }));
+    const data = await (await loadProvider('aliyun'))!.fetch(providerCtx(env, { timeoutMs: 30_000 }));
     expect(data?.toString()).toBe(CFG);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(10_000);
     expect(Date.now() - t0).toBeLessThan(13_000);
@@ -58,7 +58,7 @@ describe('metadata service faults', () => {
     const port = await freePort();
     const env = testEnv(scratch(), { metadataBase: `http://127.0.0.1:${port}` });
     const t0 = Date.now();
-    const err = await getProvider('hetzner')!
+    const err = await (await loadProvider('hetzner'))!
       .fetch(providerCtx(env, { timeoutMs: 2000 }))
       .then(() => undefined, (e: Error) => e);
     const took = Date.now() - t0;

@@ -4,8 +4,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { getProvider, providerNames } from '../../src/acquire/providers/index.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadProvider, providerNames, type Provider } from '../../src/acquire/providers/index.js';
 import { customDataFromOvfEnv } from '../../src/acquire/providers/azure.js';
 import { decodeGuestinfo } from '../../src/acquire/providers/vmware.js';
 import { NeedNetError, NoProviderError } from '../../src/acquire/errors.js';
@@ -25,8 +25,13 @@ async function fake(routes: Parameters<typeof startFake>[0]): Promise<FakeServer
   servers.push(s);
   return s;
 }
+// Every provider loaded up front (the registry loads them lazily, one per run).
+const LOADED = new Map<string, Provider>();
+beforeAll(async () => {
+  for (const n of providerNames()) LOADED.set(n, (await loadProvider(n))!);
+});
 function p(name: string) {
-  const pr = getProvider(name);
+  const pr = LOADED.get(name);
   if (!pr) throw new Error(`no provider ${name}`);
   return pr;
 }
@@ -40,6 +45,11 @@ describe('registry', () => {
     for (const n of 'aliyun aws azure azurestack brightbox cloudstack digitalocean exoscale file gcp ibmcloud kubevirt metal nutanix openstack packet powervs qemu virtualbox vmware vultr zvm'.split(' ')) {
       expect(providerNames()).toContain(n);
     }
+  });
+  it('loads, for each name, the provider of that name (and nothing for an unknown one)', async () => {
+    for (const n of providerNames()) expect(LOADED.get(n)?.name).toBe(n);
+    expect(await loadProvider('nope')).toBeUndefined();
+    expect(await loadProvider('toString')).toBeUndefined();
   });
 });
 
@@ -364,12 +374,12 @@ describe('media and local providers', () => {
   });
 });
 
-describe('platform metadata for Flatcar (afterburn-like)', () => {
-  it('fetchPlatformMetadata + formatMetadataEnv: DigitalOcean', async () => {
-    const { fetchPlatformMetadata, formatMetadataEnv } = await import('../../src/acquire/metadata.js');
+describe('platform metadata readers', () => {
+  it('fetchPlatformMetadata: DigitalOcean', async () => {
+    const { fetchPlatformMetadata } = await import('../../src/acquire/metadata.js');
     const s = await fake({ '/metadata/v1.json': { body: JSON.stringify({ hostname: 'droplet', droplet_id: 7, public_keys: ['ssh-ed25519 K'], region: 'ams3' }) } });
     const m = await fetchPlatformMetadata('digitalocean', testEnv(scratch(), { metadataBase: s.url }));
-    expect(formatMetadataEnv('digitalocean', m)).toBe('DIGITALOCEAN_REGION=ams3\nDIGITALOCEAN_HOSTNAME=droplet\nDIGITALOCEAN_INSTANCE_ID=7\n');
+    expect(m).toMatchObject({ hostname: 'droplet', instanceId: '7', sshKeys: ['ssh-ed25519 K'] });
     await expect(fetchPlatformMetadata('qemu', testEnv(scratch()))).rejects.toThrow(/no metadata reader/);
   });
 });
