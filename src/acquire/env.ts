@@ -14,6 +14,7 @@
 //   KINDLING_METADATA_BASE              (unset) replaces scheme://host:port of every metadata URL
 //   KINDLING_MOUNTED_MEDIA              (unset) LABEL=DIR,... already-mounted config drives
 //   KINDLING_VMWARE_GUESTINFO           (unset) a JSON object standing in for the guestinfo keys
+//   KINDLING_HYPERV_KVP_DEVICE          /dev/vmbus/hv_kvp
 //   KINDLING_S3_ENDPOINT                (unset) a base URL replacing AWS's S3 hosts (fetcher.ts)
 import type { Logger } from '../log/logger.js';
 import { getLogger } from '../log/logger.js';
@@ -28,6 +29,8 @@ export interface AcquireEnv {
   /** Directories where a Flatcar OEM partition's contents may be found (config.ign, base/base.ign). */
   oemDirs: string[];
   fwCfgDir: string;
+  /** The hv_utils KVP character device (hyperv). */
+  kvpDevice: string;
   diskByLabelDir: string;
   diskByIdDir: string;
   /** When set, metadata URLs keep their path and query but go to this origin. */
@@ -76,6 +79,7 @@ export function acquireEnvFrom(vars: NodeJS.ProcessEnv = process.env, overrides:
     configFile: vars.IGNITION_CONFIG_FILE || 'config.ign',
     oemDirs: (vars.KINDLING_OEM_DIRS ?? '/oem:/usr/share/oem').split(':').filter(Boolean),
     fwCfgDir: vars.KINDLING_FW_CFG_DIR || '/sys/firmware/qemu_fw_cfg',
+    kvpDevice: vars.KINDLING_HYPERV_KVP_DEVICE || '/dev/vmbus/hv_kvp',
     diskByLabelDir: vars.KINDLING_DISK_BY_LABEL_DIR || '/dev/disk/by-label',
     diskByIdDir: vars.KINDLING_DISK_BY_ID_DIR || '/dev/disk/by-id',
     metadataBase: vars.KINDLING_METADATA_BASE || undefined,

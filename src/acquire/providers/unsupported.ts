@@ -1,8 +1,6 @@
 // Platforms Kindling names but cannot serve, with the reason, rather than a silent empty config:
 //  - virtualbox: the guest property /Ignition/Config is read through the vboxguest driver's ioctl
 //    interface (VbglR3), which needs native code.
-//  - hyperv: the KVP pool is read from /dev/vmbus/hv_kvp with the hv_utils protocol
-//    (Ignition uses libhvee); not implemented.
 //  - powervs, zvm: IBM Power and z/VM readers are not implemented.
 import { KindlingError } from '../../errors.js';
 import type { Provider } from './types.js';
@@ -19,6 +17,5 @@ function unsupported(name: string, why: string): Provider {
 }
 
 export const virtualbox = unsupported('virtualbox', 'reading the guest property /Ignition/Config needs the vboxguest ioctl interface');
-export const hyperv = unsupported('hyperv', 'reading the Hyper-V KVP pool (ignition.config) needs the hv_kvp device protocol');
 export const powervs = unsupported('powervs', 'the PowerVS config drive reader is not implemented');
 export const zvm = unsupported('zvm', 'the z/VM reader (vmur) is not implemented');
