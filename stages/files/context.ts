@@ -6,6 +6,7 @@ import { fetchResource, openResource, type FetchOptions } from '../../src/resour
 import { platformFetchOptions } from '../../src/acquire/fetcher.js';
 import type { Logger } from '../../src/log/logger.js';
 import { readCreatedDirs } from '../mountpoint-dirs.js';
+import { syncEnabled } from './durability.js';
 import type { StageContext } from '../types.js';
 
 export type { PasswdGroup, PasswdUser } from '../../src/config/types.js';
@@ -24,8 +25,10 @@ export interface StageContextConfig {
   unprivilegedReport: string[];
   /** Remote contents fetched ahead, at most this many at once. */
   fetchConcurrency: number;
-  /** fsync each written file before renaming it into place (default true). */
+  /** fsync each written file before renaming it into place (default false). */
   fsync: boolean;
+  /** syncfs the target filesystems before the provisioning report (default true; durability.ts). */
+  syncfs: boolean;
   open: OpenResource;
   /** A test injected its own opener: every resource goes through it. */
   customOpen: boolean;
@@ -74,6 +77,7 @@ export function filesContext(ctx: StageContext): StageContextConfig {
           ? Number(process.env.KINDLING_FETCH_CONCURRENCY)
           : 8,
     fsync: o.fsync === true || process.env.KINDLING_FILES_FSYNC === '1',
+    syncfs: syncEnabled(o),
     open: (typeof o.openResource === 'function' ? o.openResource : openResource) as OpenResource,
     customOpen: typeof o.openResource === 'function',
     userConfigProvided: o.userConfigProvided !== false,

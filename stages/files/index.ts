@@ -5,7 +5,8 @@
 //   unprivileged: boolean          chown that needs root is reported, not fatal (kindling apply as a user)
 //   authorizedKeysFragment: bool   false: keys go to ~/.ssh/authorized_keys instead of authorized_keys.d/ignition
 //   fetchConcurrency: number       remote contents fetched ahead at once (default 8)
-//   fsync: boolean                 fsync each file before renaming it into place (default true)
+//   fsync: boolean                 fsync each file before renaming it into place (default false)
+//   syncfs: boolean                flush the target filesystems before the report (default true)
 //   userConfigProvided: boolean    the report's userConfigProvided (default true)
 //   signal: AbortSignal            ends remote fetches (e.g. a deadline)
 //   oemRoot, systemctl, bootIdFile, openResource (tests)

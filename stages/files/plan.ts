@@ -10,7 +10,7 @@ import { planHomeMountpoints, planPasswd } from './users.js';
 
 export async function buildPlan(cfg: StageContextConfig): Promise<FilesPlan> {
   const warnings: string[] = [];
-  const ops = [...(await planPasswd(cfg)), ...planHomeMountpoints(cfg), ...(await planNodes(cfg)), ...planUnits(cfg), planResult()];
+  const ops = [...(await planPasswd(cfg)), ...planHomeMountpoints(cfg), ...(await planNodes(cfg)), ...planUnits(cfg), planResult(cfg)];
   if (cfg.unprivileged) warnings.push('not running as root: ownership that only root can set will be reported, not applied');
   return { stage: 'files', ops, warnings };
 }

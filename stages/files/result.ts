@@ -2,7 +2,8 @@
 // newline, mode 0600 root:root, replacing an older one whose report is kept nested as
 // "previousReport" (measured with Ignition 2.14: a second run nests the first run's report).
 import { readFile, rm } from 'node:fs/promises';
-import { resolveInRoot } from '../../src/root/resolve.js';
+import { resolveInRoot, toInRoot } from '../../src/root/resolve.js';
+import { filesystemsUnder, flushFilesystems } from './durability.js';
 import type { StageContextConfig } from './context.js';
 import type { FilesOp } from './types.js';
 import { KindlingError } from '../../src/errors.js';
@@ -18,8 +19,14 @@ export interface IgnitionReport {
   previousReport?: IgnitionReport;
 }
 
-export function planResult(): FilesOp {
-  return { kind: 'result.write', pointer: '', summary: `write the provisioning report ${RESULT_PATH} (0600 root:root)`, details: { path: RESULT_PATH } };
+/**
+ * The last operation: flush the filesystems the stage wrote to (durability.ts; unless switched
+ * off), then write the report, so that a report on the disk vouches for a tree on the disk.
+ */
+export function planResult(cfg?: StageContextConfig): FilesOp {
+  const sync = cfg?.syncfs ? filesystemsUnder(cfg.root) : [];
+  const flushed = sync.length ? `flush ${sync.map((p) => toInRoot(cfg!.root, p)).join(', ')} to disk (syncfs), then ` : '';
+  return { kind: 'result.write', pointer: '', summary: `${flushed}write the provisioning report ${RESULT_PATH} (0600 root:root)`, details: { path: RESULT_PATH, sync } };
 }
 
 /** Keeps the fields Go's json.Unmarshal would keep. */
@@ -41,6 +48,12 @@ export function rfc3339(d: Date): string {
 }
 
 export async function applyResult(cfg: StageContextConfig, op: FilesOp): Promise<void> {
+  const sync = (op.details as { sync?: string[] }).sync ?? [];
+  try {
+    await flushFilesystems(cfg, sync);
+  } catch (err) {
+    throw err instanceof KindlingError ? new KindlingError('files', err.message, { location: { pointer: op.pointer }, cause: err }) : err;
+  }
   try {
     const p = await resolveInRoot(cfg.root, RESULT_PATH);
     const bootId = (await readFile(cfg.bootIdFile, 'utf8').catch(() => '')).trim();
