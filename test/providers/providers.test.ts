@@ -313,8 +313,8 @@ describe('media and local providers', () => {
     const env = testEnv(dir, { mountedMedia: { cidata: drive(dir, { 'user-data': '#cloud-config\nusers: []\n', 'vendor-data': CFG }) } });
     expect((await p('proxmoxve').fetch(providerCtx(env)))?.toString()).toBe(CFG);
   });
-  it('kubevirt and nutanix: config-2 /openstack/latest/user_data', async () => {
-    for (const name of ['kubevirt', 'nutanix']) {
+  it('kubevirt, nutanix and powervs: config-2 /openstack/latest/user_data', async () => {
+    for (const name of ['kubevirt', 'nutanix', 'powervs']) {
       const dir = scratch();
       const env = testEnv(dir, { mountedMedia: { 'config-2': drive(dir, { 'openstack/latest/user_data': CFG }) } });
       expect((await p(name).fetch(providerCtx(env)))?.toString()).toBe(CFG);
@@ -368,7 +368,7 @@ describe('media and local providers', () => {
     expect(await p('vmware').fetch(providerCtx(none))).toBeNull();
   });
   it('unsupported platforms fail with a sentence, not an empty config', async () => {
-    for (const name of ['virtualbox', 'zvm', 'powervs']) {
+    for (const name of ['virtualbox', 'zvm']) {
       await expect(p(name).fetch(providerCtx(testEnv(scratch())))).rejects.toThrow(new RegExp(`${name} platform is not supported`));
     }
   });

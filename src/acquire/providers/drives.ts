@@ -2,8 +2,10 @@
 //  - ibmcloud (VPC): label "cidata", file /user-data; waits up to 30 s, then no config.
 //  - proxmoxve: label "cidata", /user-data then /vendor-data; a cloud-config is skipped and only
 //    valid JSON is taken (Ignition's proxmoxve provider); waits up to 30 s, then no config.
-//  - kubevirt and nutanix: label "config-2", /openstack/latest/user_data; Ignition waits for the
-//    drive without limit (it is always attached there); here the wait ends with -fetch-timeout.
+//  - kubevirt, nutanix and powervs (IBM Power Virtual Server): label "config-2",
+//    /openstack/latest/user_data, mounted read-only (-t auto); a missing file is no config; Ignition
+//    waits for the drive without limit (it is always attached there); here the wait ends with
+//    -fetch-timeout.
 import { KindlingError } from '../../errors.js';
 import { readMedia } from '../media.js';
 import type { Provider, ProviderContext } from './types.js';
@@ -68,3 +70,4 @@ function configTwo(name: string): Provider {
 
 export const kubevirt = configTwo('kubevirt');
 export const nutanix = configTwo('nutanix');
+export const powervs = configTwo('powervs');

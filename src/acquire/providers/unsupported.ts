@@ -1,7 +1,7 @@
 // Platforms Kindling names but cannot serve, with the reason, rather than a silent empty config:
 //  - virtualbox: the guest property /Ignition/Config is read through the vboxguest driver's ioctl
 //    interface (VbglR3), which needs native code.
-//  - powervs, zvm: IBM Power and z/VM readers are not implemented.
+//  - zvm: the z/VM reader (vmur) is not implemented.
 import { KindlingError } from '../../errors.js';
 import type { Provider } from './types.js';
 
@@ -17,5 +17,4 @@ function unsupported(name: string, why: string): Provider {
 }
 
 export const virtualbox = unsupported('virtualbox', 'reading the guest property /Ignition/Config needs the vboxguest ioctl interface');
-export const powervs = unsupported('powervs', 'the PowerVS config drive reader is not implemented');
 export const zvm = unsupported('zvm', 'the z/VM reader (vmur) is not implemented');
