@@ -49,26 +49,25 @@ async function fromMedia(ctx: ProviderContext, fsTypes: string[]): Promise<Buffe
   throw new KindlingError('platform', `couldn't read the Azure provisioning medium: ${(lastErr as Error)?.message ?? 'unknown error'}`);
 }
 
-async function fromImds(ctx: ProviderContext): Promise<Buffer | null> {
-  const r = await ctx.http(endpoint(ctx.env, AZURE_IMDS_USERDATA), {
+/** One IMDS GET: the Metadata header, Azure's retried statuses, -fetch-timeout. */
+function imdsGet(ctx: ProviderContext, url: string) {
+  return ctx.http(endpoint(ctx.env, url), {
     headers: { Metadata: 'true' },
     retryCodes: AZURE_RETRY_CODES,
     httpTotal: ctx.httpTotal,
     signal: ctx.signal,
     backoff: ctx.env.backoff,
   });
+}
+
+async function fromImds(ctx: ProviderContext): Promise<Buffer | null> {
+  const r = await imdsGet(ctx, AZURE_IMDS_USERDATA);
   if (!r || r.body.length === 0) return null;
   return decodeBase64Strict(r.body, 'the IMDS userData');
 }
 
 async function azureMetadata(ctx: ProviderContext): Promise<PlatformMetadata> {
-  const r = await ctx.http(endpoint(ctx.env, AZURE_IMDS_COMPUTE), {
-    headers: { Metadata: 'true' },
-    retryCodes: AZURE_RETRY_CODES,
-    httpTotal: ctx.httpTotal,
-    signal: ctx.signal,
-    backoff: ctx.env.backoff,
-  });
+  const r = await imdsGet(ctx, AZURE_IMDS_COMPUTE);
   const c = JSON.parse(r!.body.toString('utf8')) as {
     name?: string;
     vmId?: string;
