@@ -1,0 +1,159 @@
+// Two Flatcar boot paths under QEMU (TCG), three boots in all:
+//   (f) the config is only config.ign on the OEM partition (no fw_cfg, no URL): the initrd mounts
+//       the partition on /oem, its config.ign is the user config and base/base.ign a base config;
+//       the config names a remote file, so fetch-offline raises the neednet flag and the network
+//       comes up, configured statically by ip= on the kernel command line (no DHCP), and the files
+//       stage fetches the file from a server on the host's loopback (restricted user networking,
+//       one guestfwd rule).
+//   (g) kernelArguments: the first boot's kargs stage hands them to ignition-kargs-helper, which
+//       rewrites linux_append in the OEM partition's grub.cfg, re-arms first boot and reboots
+//       (QEMU runs with -no-reboot, so it exits); boot.sh then plays GRUB and boots the disk again
+//       with the arguments from grub.cfg; the second boot finds them satisfied, does not reboot,
+//       and provisions.
+// Skipped (with the reason) when not root or QEMU/dracut are missing; KINDLING_SKIP_QEMU=1 skips.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boot, buildInitramfs, cleanWork, FIXTURES, inspect, makeImage, missingPrerequisite, readOemFile, WORK } from './harness.js';
+
+const skip = missingPrerequisite();
+const BOOT_TEST_MS = 420_000;
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMPZbAA4Wv76kTQiboTiGVkfyHM6ZZceFPEGBqxpbQOe test@kindling';
+// Stop a boot as soon as the guest is in the emergency shell (nobody will type there).
+const EMERGENCY = 'Press Enter for maintenance|Give root password|Entering emergency mode';
+// The guest's interface (virtio-net in the slot boot.sh gives it) and a static address in the
+// user network boot.sh sets up for --metadata-port (169.254.169.0/24, host at .2, DHCP from .15).
+const STATIC_IP = 'ip=169.254.169.20::169.254.169.2:255.255.255.0::ens3:off';
+const REMOTE_BODY = 'fetched over the static ip= network\n';
+
+/** The kernel command line the test root's init printed after switch-root. */
+function rootCmdline(consoleText: string): string | undefined {
+  return /KINDLING-TEST-ROOT: cmdline: ([^\r\n]*)/.exec(consoleText)?.[1];
+}
+/** The kernel command line the kernel printed at start. */
+function kernelCmdline(consoleText: string): string {
+  return /Kernel command line: ([^\r\n]*)/.exec(consoleText)?.[1] ?? '';
+}
+
+describe.skipIf(skip !== undefined)(`QEMU boots: OEM partition, ip=, kernelArguments${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let initrd: string;
+
+  beforeAll(async () => {
+    const k = await buildInitramfs('kindling');
+    initrd = k.path;
+    console.log(`initramfs (kindling): ${k.bytes} bytes, built in ${(k.ms / 1000).toFixed(1)} s`);
+  }, 700_000);
+  afterAll(() => cleanWork());
+
+  describe('(f) with a file server on the host loopback', () => {
+    let server: Server;
+    let port = 0;
+    const requests: string[] = [];
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        requests.push(`${req.method} ${req.url}`);
+        if (req.url === '/kindling/remote.txt') {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end(REMOTE_BODY);
+        } else {
+          res.writeHead(404);
+          res.end();
+        }
+      });
+      // QEMU's guestfwd opens its one connection to this server when QEMU starts, long before the
+      // guest sends a request on it: Node's default 60 s header timeout would answer 408 to an
+      // idle connection, and the guest would read that 408 as the reply (seen here).
+      server.requestTimeout = 0;
+      server.headersTimeout = 0;
+      server.keepAliveTimeout = 0;
+      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+      port = (server.address() as AddressInfo).port;
+    });
+    afterAll(async () => {
+      await new Promise((ok) => server?.close(ok));
+    });
+
+    it(
+      '(f) config.ign on the OEM partition only; its remote file is fetched over a static ip= network',
+      async () => {
+        const disk = await makeImage('oem-net.img', { oemDir: join(FIXTURES, 'oem') });
+        const r = await boot({
+          initrd,
+          disk,
+          // No --config: fw_cfg has nothing, the platform (qemu) finds no user data.
+          metadataPort: port,
+          append: STATIC_IP,
+          serial: join(WORK, 'f-oem-ip.console'),
+          until: EMERGENCY,
+        });
+        console.log(`(f) switch-root at ${r.switchRootSec} s kernel time, wall ${(r.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(r.stageMs)}, requests ${JSON.stringify(requests)}`);
+        expect(r.console).not.toMatch(/KINDLING: first-boot provisioning FAILED/);
+        expect(r.console).toMatch(/kindling-oem: OEM partition mounted on \/oem \(with config\.ign base\/base\.ign\)/);
+        expect(r.stageMs, 'the config was found offline').toHaveProperty('fetch-offline');
+        expect(r.stageMs).not.toHaveProperty('fetch');
+        // The network came up because the config needs it, configured from ip= (not DHCP).
+        expect(r.console).toMatch(/kindling-network: starting systemd-networkd \(configured by \/run\/systemd\/network\/[^ )]*ens3\.network\)/);
+        expect(requests).toEqual(['GET /kindling/remote.txt']);
+        expect(r.switchRootSec, 'reached the provisioned root').toBeDefined();
+        // What the stages used (networkd deconfigures the link when the initrd ends).
+        const addrs = /kindling-network: online: ([^\r\n]*)/.exec(r.console)?.[1] ?? '';
+        console.log(`(f) addresses in the initrd: ${addrs}`);
+        expect(addrs).toContain('ens3=169.254.169.20/24');
+        expect(addrs, 'no DHCP lease').not.toContain('169.254.169.15');
+
+        const s = await inspect(disk, ['/etc/oem-config', '/etc/oem-base', '/etc/remote.txt']);
+        expect(s.files['/etc/oem-config']).toMatchObject({ type: 'file', content: 'from the OEM partition\n', mode: '0644' });
+        expect(s.files['/etc/oem-base'], 'base/base.ign was merged').toMatchObject({ type: 'file', content: 'from the OEM base config\n' });
+        expect(s.files['/etc/remote.txt']).toMatchObject({ type: 'file', content: REMOTE_BODY });
+        const keys = Object.entries(s.files).filter(([p, f]) => p.startsWith('/home/core/.ssh/') && f.type === 'file' && f.content?.includes(KEY));
+        expect(keys.length, "core's SSH key").toBeGreaterThan(0);
+        expect(s.firstBootStamp).toBe(false);
+      },
+      BOOT_TEST_MS,
+    );
+  });
+
+  it(
+    '(g) kernelArguments: the first boot rewrites grub.cfg and reboots; the second boots with them and provisions',
+    async () => {
+      // The OEM partition starts with grub.cfg adding kindling.old=1, which the config removes.
+      const disk = await makeImage('kargs.img', { oemDir: join(FIXTURES, 'oem-kargs') });
+      const config = join(FIXTURES, 'kargs.ign');
+
+      const first = await boot({ initrd, disk, config, serial: join(WORK, 'g-kargs-1.console'), until: `${EMERGENCY}|KINDLING-TEST-ROOT` });
+      console.log(`(g) first boot: wall ${(first.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(first.stageMs)}`);
+      expect(first.console).not.toMatch(/KINDLING: first-boot provisioning FAILED/);
+      expect(kernelCmdline(first.console), 'boot.sh played GRUB: linux_append from grub.cfg').toMatch(/\bkindling\.old=1\b/);
+      expect(first.switchRootSec, 'the first boot must not switch root').toBeUndefined();
+      expect(first.console, 'the helper rebooted the machine').toMatch(/reboot: Restarting system/);
+      expect(first.stageMs, 'fetch-offline ran').toHaveProperty('fetch-offline');
+      expect(first.stageMs, 'nothing after kargs ran').not.toHaveProperty('disks');
+      const grub = await readOemFile(disk, 'grub.cfg');
+      console.log(`(g) grub.cfg after the first boot:\n${grub}`);
+      const appends = (grub ?? '').split('\n').filter((l) => l.startsWith('set linux_append='));
+      expect(appends).toEqual(['set linux_append="$linux_append kindling.karg=1"']);
+      let s = await inspect(disk, ['/etc/kargs-provisioned']);
+      expect(s.firstBootStamp, 'the stamp is there for the second boot').toBe(true);
+      expect(s.files['/etc/kargs-provisioned']).toEqual({ type: 'missing' });
+
+      const second = await boot({ initrd, disk, config, serial: join(WORK, 'g-kargs-2.console'), until: EMERGENCY });
+      console.log(`(g) second boot: switch-root at ${second.switchRootSec} s kernel time, wall ${(second.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(second.stageMs)}`);
+      expect(second.console).not.toMatch(/KINDLING: first-boot provisioning FAILED/);
+      expect(second.console).not.toMatch(/reboot: Restarting system/);
+      expect(second.switchRootSec, 'reached the provisioned root').toBeDefined();
+      for (const stage of ['fetch-offline', 'kargs', 'disks', 'mount', 'files', 'umount']) {
+        expect(second.stageMs, `stage ${stage} ran and succeeded`).toHaveProperty(stage);
+      }
+      const cmdline = rootCmdline(second.console) ?? '';
+      expect(cmdline).toMatch(/\bkindling\.karg=1\b/);
+      expect(cmdline).not.toMatch(/\bkindling\.old=1\b/);
+      s = await inspect(disk, ['/etc/kargs-provisioned']);
+      expect(s.files['/etc/kargs-provisioned']).toMatchObject({ type: 'file', content: 'provisioned after the kargs reboot\n' });
+      expect(s.root!.end, 'ROOT grown').toBe(s.lastUsable);
+      expect(s.firstBootStamp, 'stamp removed once provisioned').toBe(false);
+      expect(await readOemFile(disk, 'grub.cfg'), 'grub.cfg left as the first boot wrote it').toBe(grub);
+    },
+    2 * BOOT_TEST_MS,
+  );
+});
