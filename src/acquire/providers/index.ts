@@ -36,7 +36,7 @@ const LOADERS: Record<string, Loader> = {
   virtualbox: async () => (await import(/* webpackMode: "eager" */ './unsupported.js')).virtualbox,
   vmware: async () => (await import(/* webpackMode: "eager" */ './vmware.js')).vmware,
   vultr: async () => (await import(/* webpackMode: "eager" */ './simple.js')).vultr,
-  zvm: async () => (await import(/* webpackMode: "eager" */ './unsupported.js')).zvm,
+  zvm: async () => (await import(/* webpackMode: "eager" */ './zvm.js')).zvm,
 };
 
 const NAMES = Object.keys(LOADERS).sort();

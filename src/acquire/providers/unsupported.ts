@@ -1,7 +1,6 @@
 // Platforms Kindling names but cannot serve, with the reason, rather than a silent empty config:
 //  - virtualbox: the guest property /Ignition/Config is read through the vboxguest driver's ioctl
 //    interface (VbglR3), which needs native code.
-//  - zvm: the z/VM reader (vmur) is not implemented.
 import { KindlingError } from '../../errors.js';
 import type { Provider } from './types.js';
 
@@ -17,4 +16,3 @@ function unsupported(name: string, why: string): Provider {
 }
 
 export const virtualbox = unsupported('virtualbox', 'reading the guest property /Ignition/Config needs the vboxguest ioctl interface');
-export const zvm = unsupported('zvm', 'the z/VM reader (vmur) is not implemented');
