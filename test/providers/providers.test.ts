@@ -368,7 +368,7 @@ describe('media and local providers', () => {
     expect(await p('vmware').fetch(providerCtx(none))).toBeNull();
   });
   it('unsupported platforms fail with a sentence, not an empty config', async () => {
-    for (const name of ['virtualbox', 'zvm']) {
+    for (const name of ['virtualbox']) {
       await expect(p(name).fetch(providerCtx(testEnv(scratch())))).rejects.toThrow(new RegExp(`${name} platform is not supported`));
     }
   });
