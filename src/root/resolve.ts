@@ -14,9 +14,13 @@ import { KindlingError } from '../errors.js';
 /** Linux gives up after 40 links (ELOOP); so do we. */
 const MAX_LINKS = 40;
 
+/** Already clean: "/" and one or more "/name" with no empty, "." or ".." component. */
+const CLEAN = /^(?:\/(?!\.\.?(?:\/|$))[^/]+)+$/;
+
 /** Lexically cleaned absolute path ("/a/./b/../c" -> "/a/c"; ".." at "/" stays at "/"). */
 export function cleanAbs(p: string): string {
-  return path.posix.resolve('/', p);
+  // Config paths are nearly always clean already; the regular expression is cheaper than resolve.
+  return CLEAN.test(p) ? p : path.posix.resolve('/', p);
 }
 
 /** "/a/b/c" -> ["a", "b", "c"]; "/" -> []. */
@@ -118,15 +122,34 @@ export class RootResolver {
   }
 }
 
+// The last root resolved (a stage uses one root for thousands of paths).
+let lastRoot = '';
+let lastResolved = '/';
+function resolvedRoot(root: string): string {
+  if (root !== lastRoot) {
+    lastResolved = path.resolve(root);
+    lastRoot = root;
+  }
+  return lastResolved;
+}
+
 /** ROOT + an in-root path, cleaned; never above ROOT. */
 export function joinRoot(root: string, inRoot: string): string {
-  return path.join(path.resolve(root), cleanAbs(inRoot));
+  const r = resolvedRoot(root);
+  const clean = cleanAbs(inRoot);
+  // Both are clean and absolute: concatenation is path.join's answer (which keeps the "/" of
+  // joinRoot(root, "/")).
+  return r === '/' ? clean : clean === '/' ? r + '/' : r + clean;
 }
 
 /** The in-root form ("/etc/x") of a host path under root, for messages and plans. */
 export function toInRoot(root: string, hostPath: string): string {
-  const rel = path.relative(path.resolve(root), hostPath);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+  const r = resolvedRoot(root);
+  if (hostPath === r) return '/';
+  if (r === '/' ? CLEAN.test(hostPath) : hostPath.startsWith(r + '/') && CLEAN.test(hostPath.slice(r.length))) return r === '/' ? hostPath : hostPath.slice(r.length);
+  const rel = path.relative(r, hostPath);
+  // "..." or "..x" is a name inside the root; only ".." itself leads out.
+  if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) {
     throw new KindlingError('files', `internal error: ${hostPath} is outside the target root ${root}`);
   }
   return '/' + rel.split(path.sep).join('/');
