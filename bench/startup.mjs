@@ -4,13 +4,17 @@
 //   validate small.ign               start-up + parsing and validating a small 3.3.0 config
 //   -platform qemu -stage fetch-offline   a config read from an injected fw_cfg directory
 //                                    (KINDLING_FW_CFG_DIR), rendered and written to the cache
+//   -platform aws -stage fetch-offline    the aws provider loaded, neednet signalled (no network)
 // and, where it makes sense, Debian's Ignition 2.14 on the same job (ignition-validate; ignition
 // fetch-offline on the file platform, since its qemu provider reads the real /sys path).
 // Wall time and peak RSS (GNU time's %M) of each run. Runs are interleaved command by command so
 // that load from other processes on a shared machine spreads evenly; medians and minimums are
 // printed, the minimum being the best estimate of the cost itself on a loaded machine.
 // Goal (docs/startup.md): fetch-offline <= 1.3x node -e 0 wall, <= 60 MB.
-// Usage: node bench/startup.mjs [--bin PATH] [--vs PATH] [--runs N] [--json]
+// With --cpu, each run also reports its CPU time (user + system, from wait4's rusage through a
+// small python3 wrapper, microsecond resolution): on a loaded machine it moves much less than
+// wall time, and its minimum is the best estimate of what the process itself costs.
+// Usage: node bench/startup.mjs [--bin PATH] [--vs PATH] [--runs N] [--json] [--cpu]
 //   --bin  the bundle to measure (default: built from this tree into /tmp/kindling-bench-startup)
 //   --vs   a second bundle measured in the same rounds (e.g. an older build), for before/after
 import { execFileSync, spawn } from 'node:child_process';
@@ -74,9 +78,22 @@ for (const [label, b] of bundles) {
   cases.push({ name: `${label} --version`, cmd: b, args: ['--version'], group: '--version' });
   cases.push({ name: `${label} validate`, cmd: b, args: ['validate', small], group: 'validate' });
   cases.push({ name: `${label} fetch-offline qemu`, cmd: b, args: stage('qemu', 'fetch-offline'), group: 'fetch-offline' });
+  cases.push({ name: `${label} fetch-offline aws`, cmd: b, args: stage('aws', 'fetch-offline'), group: 'fetch-offline' });
 }
 if (existsSync(IGNITION_VALIDATE)) cases.push({ name: 'ignition-validate 2.14', cmd: IGNITION_VALIDATE, args: [small], group: 'validate' });
 if (existsSync(IGNITION)) cases.push({ name: 'ignition 2.14 fetch-offline file', cmd: IGNITION, args: stage('file', 'fetch-offline'), group: 'fetch-offline' });
+
+const CPU = process.argv.includes('--cpu');
+// fork+exec the command, wait4 it, print "wall_ms cpu_ms maxrss_kb" on stderr (exit status kept).
+const WAIT4 = `import os, sys, time
+t = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, ru = os.wait4(pid, 0)
+w = (time.monotonic() - t) * 1000
+sys.stderr.write('%.3f %.3f %d\\n' % (w, (ru.ru_utime + ru.ru_stime) * 1000, ru.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))`;
 
 /** One run under GNU time: wall ms (measured here, around the whole process) and max RSS KB. */
 function measure(c) {
@@ -84,13 +101,17 @@ function measure(c) {
     rmSync(join(work, 'c.json'), { force: true });
     rmSync(join(work, 'state'), { force: true });
     const t0 = process.hrtime.bigint();
-    const p = spawn(TIME, ['-f', '%M', c.cmd, ...c.args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = CPU
+      ? spawn('python3', ['-c', WAIT4, c.cmd, ...c.args], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(TIME, ['-f', '%M', c.cmd, ...c.args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
     p.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (code !== 0) return reject(new Error(`${c.name} exited ${code}: ${err.slice(-500)}`));
-      resolve({ ms, rssKb: Number(err.trim().split('\n').pop()) });
+      const last = err.trim().split('\n').pop().split(' ').map(Number);
+      if (CPU) resolve({ ms: last[0], cpuMs: last[1], rssKb: last[2] });
+      else resolve({ ms, rssKb: last[0] });
     });
   });
 }
@@ -98,12 +119,14 @@ function measure(c) {
 for (const c of cases) {
   await measure(c); // warm the page cache; also fails early when a command does not work
   c.ms = [];
+  c.cpu = [];
   c.rss = [];
 }
 for (let i = 0; i < RUNS; i++) {
   for (const c of cases) {
     const r = await measure(c);
     c.ms.push(r.ms);
+    if (r.cpuMs !== undefined) c.cpu.push(r.cpuMs);
     c.rss.push(r.rssKb / 1024);
   }
 }
@@ -113,7 +136,14 @@ const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const stats = (c) => ({ name: c.name, median: median(c.ms), min: Math.min(...c.ms), rssMedian: median(c.rss), rssMax: Math.max(...c.rss) });
+const stats = (c) => ({
+  name: c.name,
+  median: median(c.ms),
+  min: Math.min(...c.ms),
+  ...(c.cpu.length ? { cpuMedian: median(c.cpu), cpuMin: Math.min(...c.cpu) } : {}),
+  rssMedian: median(c.rss),
+  rssMax: Math.max(...c.rss),
+});
 const all = cases.map(stats);
 const floor = all[0];
 if (process.argv.includes('--json')) {
@@ -126,4 +156,11 @@ console.log(`   ${'command'.padEnd(40)} ${'median'.padStart(7)} ${'min'.padStart
 for (const s of all) {
   const ratio = s === floor ? '' : `   ${(s.median / floor.median).toFixed(2)}x, ${(s.min / floor.min).toFixed(2)}x`;
   console.log(`   ${s.name.padEnd(40)} ${f(s.median).padStart(7)} ${f(s.min).padStart(7)} ${f(s.rssMedian).padStart(6)} ${f(s.rssMax).padStart(6)}${ratio}`);
+}
+if (CPU) {
+  console.log(`\nCPU time (user + system, wait4): ms median / min, and min minus node -e 0's min`);
+  for (const s of all) {
+    const over = s === floor ? '' : `   +${f(s.cpuMin - floor.cpuMin)} ms (${(s.cpuMin / floor.cpuMin).toFixed(2)}x)`;
+    console.log(`   ${s.name.padEnd(40)} ${f(s.cpuMedian).padStart(7)} ${f(s.cpuMin).padStart(7)}${over}`);
+  }
 }
