@@ -62,7 +62,22 @@ function normIp(ip: string): string {
   return (m ? m[1]! : ip).toLowerCase();
 }
 
+// A config's proxy section is compiled once, not for every request (1,000 fetches: ~10 ms).
+const compiled = new WeakMap<Proxy, ProxyRules>();
+let compiledNone: ProxyRules | undefined;
+
+/** The rules of a proxy section (the same object for the same section: treat it as read-only). */
 export function compileProxy(p: Proxy | undefined): ProxyRules {
+  if (!p) return (compiledNone ??= compileProxyRules(undefined));
+  let r = compiled.get(p);
+  if (!r) {
+    r = compileProxyRules(p);
+    compiled.set(p, r);
+  }
+  return r;
+}
+
+function compileProxyRules(p: Proxy | undefined): ProxyRules {
   const rules: ProxyRules = {
     http: parseProxyUrl(p?.httpProxy),
     https: parseProxyUrl(p?.httpsProxy),

@@ -72,6 +72,8 @@ export async function streamToFile(cfg: StageContextConfig, res: Resource, file:
  */
 class FdWriter {
   private static readonly HIGH_WATER = 4 << 20;
+  private static readonly SYNC_UP_TO = 128 << 10;
+  private written = 0;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
   private busy = false;
@@ -82,6 +84,14 @@ class FdWriter {
 
   push(chunk: Buffer): Promise<void> | undefined {
     if (this.error !== undefined) return Promise.reject(this.error);
+    if (!this.busy && this.written + chunk.length <= FdWriter.SYNC_UP_TO) {
+      // The first bytes of a file (all of a small one) are written at once: a thread-pool round
+      // trip per small file costs more than the write itself.
+      writeAll(this.fd, chunk);
+      this.written += chunk.length;
+      return undefined;
+    }
+    this.written += chunk.length;
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
     if (!this.busy) this.flush();
