@@ -238,11 +238,16 @@ describe('kill -9 midway, then rerun', () => {
     return { dev, c, o };
   };
   it('runs to completion uninterrupted (calibration)', () => {
-    const { c, o } = setup('kill-full');
-    const t0 = Date.now();
-    const r = spawnSync('node', [runner, c, o]);
-    fullMs = Date.now() - t0;
-    expect(r.status).toBe(0);
+    // Twice, keeping the faster: a first run slowed by other test files starting in parallel
+    // (cold caches) would put every kill after the end of the later, faster runs.
+    fullMs = Infinity;
+    for (const tag of ['kill-full', 'kill-full2']) {
+      const { c, o } = setup(tag);
+      const t0 = Date.now();
+      const r = spawnSync('node', [runner, c, o]);
+      fullMs = Math.min(fullMs, Date.now() - t0);
+      expect(r.status).toBe(0);
+    }
   });
   for (const fraction of [0.3, 0.5, 0.65, 0.8, 0.92]) {
     it(`completes after a SIGKILL at ${Math.round(fraction * 100)}% of a full run`, async () => {
