@@ -9,10 +9,11 @@
 // KINDLING_S3_ENDPOINT (a base URL replacing AWS's S3 hosts, path-style).
 import type { FetchOptions } from '../resources/index.js';
 
-export function platformFetchOptions(platform: string, vars: NodeJS.ProcessEnv = process.env): FetchOptions {
+/** metadataBase: the acquisition environment's (default: KINDLING_METADATA_BASE from vars). */
+export function platformFetchOptions(platform: string, vars: NodeJS.ProcessEnv = process.env, metadataBase = vars.KINDLING_METADATA_BASE): FetchOptions {
   const endpoint = vars.KINDLING_S3_ENDPOINT || undefined;
   if (platform === 'aws') {
-    return { s3: { instanceCredentials: true, imdsBase: vars.KINDLING_METADATA_BASE?.replace(/\/+$/, '') || undefined, endpoint } };
+    return { s3: { instanceCredentials: true, imdsBase: metadataBase ? new URL(metadataBase).origin : undefined, endpoint } };
   }
   return endpoint ? { s3: { endpoint } } : {};
 }

@@ -107,7 +107,7 @@ async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data
       throw new FetchError(`${displayUrl(f.configUrl)}: unsupported source scheme "oem" (Ignition does not fetch oem:// URLs from the kernel command line); supported schemes: http, https, tftp, s3, arn, gs, data`);
     }
     o.env.log.info(`fetching the config from ${f.configUrlKey}`);
-    const data = await fetchResource({ source: f.configUrl }, { ...platformFetchOptions(o.platform, o.env.vars), httpTotal, signal: o.signal, backoff: o.env.backoff });
+    const data = await fetchResource({ source: f.configUrl }, { ...platformFetchOptions(o.platform, o.env.vars, o.env.metadataBase), httpTotal, signal: o.signal, backoff: o.env.backoff });
     return { data, what: f.configUrlKey! };
   }
   if (f.configDevice && f.configPath) {
@@ -177,7 +177,7 @@ export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConf
     state: o.state,
     log: o.env.log,
     signal: o.signal,
-    base: { ...platformFetchOptions(o.platform, o.env.vars), backoff: o.env.backoff, oemRoot: o.env.oemDirs[0] },
+    base: { ...platformFetchOptions(o.platform, o.env.vars, o.env.metadataBase), backoff: o.env.backoff, oemRoot: o.env.oemDirs[0] },
   });
   const errors = validateConfig(rendered).filter((e) => e.kind === 'error');
   if (errors.length) {

@@ -1,6 +1,7 @@
 // A stand-alone EC2-like instance metadata service for the network-namespace test: listens on
 // the address and port given (169.254.169.254:80 inside the namespace), requires IMDSv2 tokens,
-// serves the user data given in a file. Prints "ready" once listening.
+// serves the user data given in a file, an IAM role's credentials and the region (for S3).
+// Prints "ready" once listening.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 
@@ -21,6 +22,19 @@ const server = http.createServer((req, res) => {
   }
   if (req.url === '/2019-10-01/user-data') {
     res.writeHead(200).end(readFileSync(userDataFile));
+    return;
+  }
+  if (req.url === '/latest/meta-data/placement/region') {
+    res.writeHead(200).end('eu-north-1');
+    return;
+  }
+  if (req.url === '/latest/meta-data/iam/security-credentials/') {
+    res.writeHead(200).end('netns-role');
+    return;
+  }
+  if (req.url === '/latest/meta-data/iam/security-credentials/netns-role') {
+    const Expiration = new Date(Date.now() + 3600_000).toISOString();
+    res.writeHead(200).end(JSON.stringify({ Code: 'Success', AccessKeyId: 'ASIANETNS', SecretAccessKey: 'netns-secret', Token: 'netns-session', Expiration }));
     return;
   }
   if (req.url === '/2019-10-01/meta-data/hostname') {
