@@ -6,11 +6,14 @@
 //  2. time to acquire on each metadata-service provider against a local fake (the whole `-stage
 //     fetch` run of the binary, KINDLING_METADATA_BASE pointing at the fake).
 //  3. a config merging 100 configs over HTTP, fetched and validated.
+//  4. aws user data merging 20 s3:// configs: the IAM role and region asked from the fake IMDS once,
+//     every GET SigV4-signed (KINDLING_S3_ENDPOINT pointing at the same fake), against the same 20
+//     merges over plain HTTP.
 // Usage: node bench/fetch.mjs [--bin PATH] [--runs N]   (builds /tmp/kindling-bench-fetch/kindling
 // when --bin is not given)
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,9 +118,17 @@ const routes = {
   'GET /v1/user-data': b64,
 };
 let merged = [];
+let awsUserData = '';
 const server = http.createServer((req, res) => {
   const path = req.url.split('?')[0];
-  const m = /^\/child\/(\d+)\.ign$/.exec(path);
+  if (path === '/latest/meta-data/iam/security-credentials/') return res.end('bench-role');
+  if (path === '/latest/meta-data/iam/security-credentials/bench-role') {
+    return res.end(JSON.stringify({ Code: 'Success', AccessKeyId: 'ASIABENCH', SecretAccessKey: 'bench', Token: 'bench-token', Expiration: new Date(Date.now() + 3600_000).toISOString() }));
+  }
+  if (path === '/latest/meta-data/placement/region') return res.end('eu-west-1');
+  if (req.method === 'HEAD' && path === '/s3/bench-bucket') return res.writeHead(301, { 'x-amz-bucket-region': 'eu-west-1' }).end();
+  if (path === '/2019-10-01/user-data' && awsUserData) return res.end(awsUserData);
+  const m = /^(?:\/s3\/bench-bucket)?\/child\/(\d+)\.ign$/.exec(path);
   if (m) {
     res.end(JSON.stringify({ ignition: { version: '3.3.0' }, storage: { files: [{ path: `/etc/bench/${m[1]}`, contents: { source: `data:,${m[1]}` } }] } }));
     return;
@@ -146,4 +157,15 @@ if (existsSync(IGNITION)) {
   const i3 = await series(IGNITION, stageArgs(d3, 'file', 'fetch'), sandbox(d3, { IGNITION_CONFIG_FILE: join(d3, 'config.ign') }), 5);
   console.log(`   ignition 2.14 on the same: ${fmt(i3.median)} ms, ${fmt(i3.rssMb)} MB`);
 }
+
+// 4. S3 on aws vs plain HTTP, 20 merged configs each
+const merges = (src) => JSON.stringify({ ignition: { version: '3.3.0', config: { merge: Array.from({ length: 20 }, (_, i) => ({ source: src(i) })) } } });
+const d4 = join(work, 'aws-s3');
+awsUserData = merges((i) => `s3://bench-bucket/child/${i}.ign`);
+const r4 = await series(bin, stageArgs(d4, 'aws', 'fetch'), sandbox(d4, { KINDLING_METADATA_BASE: base, KINDLING_S3_ENDPOINT: `${base}/s3` }), 5);
+const got4 = JSON.parse(readFileSync(join(d4, 'c.json'), 'utf8')).storage?.files?.length;
+if (got4 !== 20) throw new Error(`bench 4: the s3:// merges gave ${got4} files, not 20`);
+awsUserData = merges((i) => `${base}/child/${i}.ign`);
+const r4h = await series(bin, stageArgs(d4, 'aws', 'fetch'), sandbox(d4, { KINDLING_METADATA_BASE: base }), 5);
+console.log(`\n4. aws user data merging 20 configs (median of 5): from s3:// (role + region from IMDS, signed) ${fmt(r4.median)} ms, ${fmt(r4.rssMb)} MB; over http ${fmt(r4h.median)} ms, ${fmt(r4h.rssMb)} MB`);
 server.close();
