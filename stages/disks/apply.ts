@@ -23,6 +23,7 @@ import { sameGuid } from '../../src/disk/guid.js';
 import { writePlannedTable } from './write-table.js';
 import { describeUsage, diskUsage, inUse } from '../../src/disk/inuse.js';
 import { fetchResource } from '../../src/resources/index.js';
+import { platformFetchOptions } from '../../src/acquire/fetcher.js';
 
 function fail(o: PlannedOp, message: string, cause?: unknown): never {
   throw new KindlingError('disk', message, { location: { pointer: o.pointer }, cause });
@@ -181,7 +182,7 @@ async function luksKeyFile(ctx: StageContext, o: DisksOptions, l: Luks, x: Plann
   if (l.keyFile?.source) {
     let key: Buffer;
     try {
-      key = await fetchResource(l.keyFile, { httpResponseHeaders: ctx.config.ignition.timeouts?.httpResponseHeaders, httpTotal: ctx.config.ignition.timeouts?.httpTotal, proxy: ctx.config.ignition.proxy });
+      key = await fetchResource(l.keyFile, { ...platformFetchOptions(ctx.platform), httpResponseHeaders: ctx.config.ignition.timeouts?.httpResponseHeaders, httpTotal: ctx.config.ignition.timeouts?.httpTotal, proxy: ctx.config.ignition.proxy });
     } catch (e) {
       fail(x, `LUKS ${l.name}: the key file could not be fetched: ${(e as Error).message}`, e);
     }
