@@ -1,4 +1,5 @@
-// hyperv: the KVP exchange through a pseudo-terminal in raw mode standing in for /dev/vmbus/hv_kvp,
+// hyperv: the KVP exchange through a pseudo-terminal in raw mode standing in for /dev/vmbus/hv_kvp
+// (opened blocking, so that a read waits for the next message as the driver's read does),
 // the driver and host side played by kvp-host.py (messages laid out there with Python's struct),
 // read by src/acquire/kvp.ts and by the built binary (-platform hyperv -stage fetch-offline).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -84,6 +85,13 @@ describe.runIf(hasPython)('Hyper-V KVP exchange (pty stand-in for /dev/vmbus/hv_
     const env = testEnv(scratch(), { kvpDevice: host.device, modprobe: false });
     expect(await p.fetch(providerCtx(env))).toBeNull();
     expect((await host.finish()).out).toContain('answered 1');
+  }, 20_000);
+
+  it('a device whose read blocks (as the driver does) is left after the idle time or when aborted', async () => {
+    const host = await startHost([]);
+    await expect(readKvp({ device: host.device, idleMs: 60_000, signal: AbortSignal.timeout(300) })).rejects.toThrow(/aborted/);
+    expect((await readKvp({ device: host.device, idleMs: 300 })).get(0)).toEqual([]);
+    await host.finish();
   }, 20_000);
 
   it('a missing device is one clear error', async () => {
