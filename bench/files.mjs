@@ -8,7 +8,10 @@
 // and the ratios (Ignition / Kindling for time: > 1 means Kindling is faster; Kindling / Ignition
 // for RSS). On a loaded shared machine wall time mostly measures waiting for a core; CPU time is
 // the steadier figure.
-// usage: [FILES_BENCH_DIR=/dev/shm] node bench/files.mjs [RUNS]     (needs root for chown, like the real stage)
+// Kindling flushes the target filesystems before its report (syncfs, stages/files/durability.ts);
+// Ignition does not: KINDLING_FILES_SYNCFS=0 measures Kindling without the flush.
+// usage: [FILES_BENCH_DIR=/dev/shm] [KINDLING_BIN=path] node bench/files.mjs [RUNS]
+//        (needs root for chown, like the real stage; without KINDLING_BIN the bundle is built here)
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,8 +90,8 @@ const scenarios = {
 };
 
 try {
-  const kindling = join(dir, 'kindling');
-  sh('node', ['scripts/build.mjs', '--out', kindling], { cwd: repo });
+  const kindling = process.env.KINDLING_BIN || join(dir, 'kindling');
+  if (!process.env.KINDLING_BIN) sh('node', ['scripts/build.mjs', '--out', kindling], { cwd: repo });
   const stub = join(dir, 'stub');
   mkdirSync(stub);
   writeFileSync(join(stub, 'setfiles'), '#!/bin/sh\ncat >/dev/null\n', { mode: 0o755 });
