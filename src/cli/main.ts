@@ -67,6 +67,8 @@ main(process.argv.slice(2)).then(
   (code) => {
     settled = true;
     process.exitCode = code;
+    // The stage server ends when told to, whatever its stages left running (serve.ts).
+    if (process.argv[2] === 'serve') process.exit(code);
   },
   (err: unknown) => {
     settled = true;

@@ -135,6 +135,7 @@ export async function runServe(args: string[]): Promise<number> {
 
   // Requests run strictly one after another, in arrival order.
   let queue = Promise.resolve();
+  let busy = 0;
   let pending = '';
   const stream = new Socket({ fd, readable: true, writable: false });
   stream.setEncoding('utf8');
@@ -144,7 +145,14 @@ export async function runServe(args: string[]): Promise<number> {
     while ((nl = pending.indexOf('\n')) !== -1) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      queue = queue.then(() => handle(dir, line));
+      queue = queue.then(async () => {
+        busy++;
+        try {
+          await handle(dir, line);
+        } finally {
+          busy--;
+        }
+      });
     }
   });
   // Compile and initialise the stages while waiting for the first request: the first stage then
@@ -158,6 +166,11 @@ export async function runServe(args: string[]): Promise<number> {
     process.once('SIGINT', stop);
   });
   stream.destroy();
-  await queue;
+  // SIGTERM ends the server at once, as it ends a stage run as its own process: systemd stops
+  // the stage units and this one together (a reboot asked for by the kargs helper, an isolate),
+  // and waiting for a stage that is itself waiting for that reboot would only run into the stop
+  // timeout. The caller exits the process right away, so that nothing a stage left behind (an
+  // HTTP agent's keep-alive sockets, a timer) keeps it alive either.
+  if (busy) process.stderr.write('kindling serve: stopped during a stage; its client reports it failed\n');
   return 0;
 }
