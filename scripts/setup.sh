@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 want=(e2fsprogs fdisk util-linux)
 if [[ "${1:-}" == "--test" ]]; then
   want+=(gdisk xfsprogs btrfs-progs dosfstools mdadm cryptsetup-bin iproute2 ignition
-         qemu-system-x86 dracut-core dracut-network zstd cpio kmod passwd mtools bzip2 openssl time)
+         qemu-system-x86 dracut-core dracut-network zstd cpio kmod passwd mtools bzip2 openssl time
+         busybox dmsetup)
 fi
 missing=()
 for p in "${want[@]}"; do
