@@ -1,5 +1,5 @@
 // LUKS2 volumes through cryptsetup, after Ignition's luks.go: the key comes from keyFile (fetched)
-// or is generated (4096 random hex characters) and kept under the state directory so that later
+// or is generated (4096 random bytes as hex, 8192 characters, as Ignition) and kept under the state directory so that later
 // stages (files: /etc/luks/NAME, crypttab) can persist it; the volume is opened as
 // /dev/mapper/NAME for the filesystems and the mount stage. Clevis (tang, tpm2) is bound only when
 // the clevis tool exists; otherwise the plan fails with a clear error rather than leaving a volume
