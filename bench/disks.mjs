@@ -70,6 +70,7 @@ try {
     await createFlatcarImage(img, 16 * 1024 ** 3, { filesystems: ['ext4'] });
     const dev = sh('losetup', ['--find', '--show', img]).trim();
     loops.push(dev);
+    spawnSync('partx', ['-d', dev]);
     spawnSync('partx', ['-a', dev]);
     return { img, dev };
   }

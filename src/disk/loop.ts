@@ -26,6 +26,11 @@ export async function attachImage(image: string): Promise<AttachedImage> {
   try {
     const info = probeDisk(device);
     if (info.gpt?.partitions.length) {
+      // Partitions a previous user of this loop device added (BLKPG) outlive its detach, and
+      // `partx -a` would keep such a stale partition of another size in place: drop them all
+      // first (the device is ours alone, just attached). Not `partx -u`: it stops at the second
+      // gap in the numbering (Flatcar's layout has no partition 5).
+      await run('partx', ['-d', device], { allowFailure: true });
       await run('partx', ['-a', device], { allowFailure: true });
       for (const p of info.gpt.partitions) {
         const node = partitionDevicePath(device, p.number);

@@ -1,7 +1,7 @@
 // `kindling apply --image`: a sparse Flatcar-layout image provisioned through a loop device. What
 // the disks stage planned is what sfdisk then reads, the files landed in ROOT, no loop device is
 // left attached, and planning the same config against the result finds nothing to change.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,7 @@ describe.runIf(isRoot)('kindling apply --image (root, loop devices)', () => {
     const loop = execFileSync('losetup', ['--find', '--show', image], { encoding: 'utf8' }).trim();
     const mnt = mkdtempSync(join(tmpdir(), 'kindling-image-mnt-'));
     try {
+      spawnSync('partx', ['-d', loop]);
       execFileSync('partx', ['-a', loop]);
       const blk = (dev: string, tag: string): string => execFileSync('blkid', ['-o', 'value', '-s', tag, dev], { encoding: 'utf8' }).trim();
       expect(blk(`${loop}p10`, 'TYPE')).toBe('xfs');
@@ -89,6 +90,9 @@ describe.runIf(isRoot)('kindling apply --image (root, loop devices)', () => {
         execFileSync('umount', [mnt]);
       }
     } finally {
+      // Partitions added with partx outlive a detach: drop them so the next user of this loop
+      // device does not inherit them.
+      spawnSync('partx', ['-d', loop]);
       execFileSync('losetup', ['-d', loop]);
       rmSync(mnt, { recursive: true, force: true });
     }

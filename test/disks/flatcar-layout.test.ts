@@ -4,7 +4,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createFlatcarImage, FLATCAR_LAYOUT, imaginedFlatcarDisk } from '../../src/disk/flatcar-layout.js';
 import { probeDisk } from '../../src/disk/probe.js';
 import { attachImage } from '../../src/disk/loop.js';
@@ -49,6 +49,34 @@ describe('createFlatcarImage', () => {
     }
     expect(existsSync(`${a.device}p9`)).toBe(false);
     expect(execFileSync('losetup', ['-a']).toString()).not.toContain(img);
+  });
+
+  it('gives the kernel this table even when the loop device kept a previous user\'s partitions', async () => {
+    // Partitions added with partx outlive `losetup -d`. Leave some behind on the device the next
+    // `losetup --find` hands out, with other sizes, then attach a Flatcar image there.
+    const stale = join(dir, 'stale.img');
+    execFileSync('truncate', ['-s', '9G', stale]);
+    execFileSync('sgdisk', ['-n', '1:2048:+1G', '-n', '9:0:+3G', '-n', '12:0:+1G', stale], { stdio: 'ignore' });
+    const prev = execFileSync('losetup', ['--find', '--show', stale]).toString().trim();
+    execFileSync('partx', ['-a', prev]);
+    execFileSync('losetup', ['-d', prev]);
+    const img = join(dir, 'fc3.img');
+    await createFlatcarImage(img, 9 * 1024 ** 3, { filesystems: false });
+    const a = await attachImage(img);
+    try {
+      const base = a.device.slice('/dev/'.length);
+      const parts = probeDisk(img).gpt!.partitions;
+      for (const p of parts) {
+        const sys = `/sys/class/block/${base}p${p.number}`;
+        expect(Number(execFileSync('cat', [`${sys}/start`]).toString())).toBe(p.startLba);
+        expect(Number(execFileSync('cat', [`${sys}/size`]).toString())).toBe(p.sizeSectors);
+      }
+      expect(existsSync(`${a.device}p12`)).toBe(false);
+    } finally {
+      await a.detach();
+      // If another test took `prev` meanwhile, the stale partitions are still there: drop them.
+      if (a.device !== prev) spawnSync('partx', ['-d', prev]);
+    }
   });
 
   it('imagines the same table for dry-runs, with the backup header misplaced on a bigger disk', () => {

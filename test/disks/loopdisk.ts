@@ -42,6 +42,9 @@ export class LoopLab {
       spawnSync('sleep', ['0.2']);
     }
     this.loops.push(dev);
+    // Partitions added with partx outlive a detach: drop what a previous user of this loop device
+    // left, then add this table's (`partx -u` stops at the second gap in the numbering).
+    spawnSync('partx', ['-d', dev]);
     spawnSync('partx', ['-a', dev]);
     return dev;
   }
