@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratch } from '../providers/helpers.js';
+import { sandboxEnv, scratch } from '../providers/helpers.js';
 
 const KEY_ID = 'ASIAROLEKEY';
 const SECRET = 'role/secret+Key0123';
@@ -120,16 +120,10 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; 
 function sandbox(f: Fakes, cmdline = 'console=ttyS0'): { dir: string; env: NodeJS.ProcessEnv; args: (platform: string, stage: string) => string[] } {
   const dir = scratch('kindling-aws-s3-');
   writeFileSync(join(dir, 'cmdline'), `${cmdline}\n`);
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    IGNITION_KERNEL_CMDLINE_PATH: join(dir, 'cmdline'),
-    IGNITION_SYSTEM_CONFIG_DIR: join(dir, 'usr'),
-    IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(dir, 'run'),
-    IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(dir, 'etc'),
-    KINDLING_OEM_DIRS: join(dir, 'oem'),
+  const env = sandboxEnv(dir, {
     KINDLING_METADATA_BASE: f.imds,
     KINDLING_S3_ENDPOINT: f.s3,
-  };
+  });
   const args = (platform: string, stage: string) => [
     '-platform', platform, '-stage', stage, '-root', join(dir, 'root'), '-config-cache', join(dir, 'ignition.json'),
     '-state-file', join(dir, 'state'), '-neednet', join(dir, 'neednet'), '-log-to-stdout', '-fetch-timeout', '30s',

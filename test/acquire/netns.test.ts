@@ -9,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratch } from '../providers/helpers.js';
+import { sandboxEnv, scratch } from '../providers/helpers.js';
 
 const NS = `kindling-acq-${process.pid}`;
 const hasIp = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].some((p) => existsSync(p));
@@ -79,15 +79,7 @@ describe.runIf(canRun)('aws in a network namespace, metadata at 169.254.169.254:
   });
 
   it('fetch-offline -> neednet, fetch -> cache from the metadata service', async () => {
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      IGNITION_KERNEL_CMDLINE_PATH: join(dir, 'cmdline'),
-      IGNITION_SYSTEM_CONFIG_DIR: join(dir, 'usr'),
-      IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(dir, 'run'),
-      IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(dir, 'etc'),
-      KINDLING_OEM_DIRS: join(dir, 'oem'),
-      KINDLING_S3_ENDPOINT: 'http://127.0.0.1:9000',
-    };
+    const env = sandboxEnv(dir, { KINDLING_S3_ENDPOINT: 'http://127.0.0.1:9000' });
     writeFileSync(join(dir, 'cmdline'), 'flatcar.first_boot=detected flatcar.oem.id=ec2\n');
     const args = (stage: string) => ['-platform', 'aws', '-stage', stage, '-config-cache', join(dir, 'ignition.json'), '-state-file', join(dir, 'state'), '-neednet', join(dir, 'neednet'), '-log-to-stdout', '-fetch-timeout', '20s'];
     const off = await inNs(bin, args('fetch-offline'), env);

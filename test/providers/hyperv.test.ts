@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ignitionConfigFromKvp, readKvp } from '../../src/acquire/kvp.js';
 import { loadProvider } from '../../src/acquire/providers/index.js';
-import { providerCtx, scratch, testEnv } from './helpers.js';
+import { providerCtx, sandboxEnv, scratch, testEnv } from './helpers.js';
 
 const hasPython = spawnSync('python3', ['-c', 'import pty, tty']).status === 0;
 const hosts: ChildProcess[] = [];
@@ -115,16 +115,7 @@ describe.runIf(hasPython)('Hyper-V KVP exchange (pty stand-in for /dev/vmbus/hv_
       writeFileSync(join(dir, 'cmdline'), 'console=ttyS0\n');
       const r = await new Promise<{ status: number | null; out: string }>((resolve) => {
         const c = spawn(bin, ['-platform', 'hyperv', '-stage', 'fetch-offline', '-config-cache', join(dir, 'cache'), '-state-file', join(dir, 'state'), '-neednet', join(dir, 'neednet'), '-log-to-stdout'], {
-          env: {
-            PATH: process.env.PATH,
-            IGNITION_KERNEL_CMDLINE_PATH: join(dir, 'cmdline'),
-            IGNITION_SYSTEM_CONFIG_DIR: join(dir, 'usr'),
-            IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(dir, 'run'),
-            IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(dir, 'etc'),
-            KINDLING_OEM_DIRS: join(dir, 'oem'),
-            KINDLING_NO_MODPROBE: '1',
-            KINDLING_HYPERV_KVP_DEVICE: host.device,
-          },
+          env: sandboxEnv(dir, { KINDLING_NO_MODPROBE: '1', KINDLING_HYPERV_KVP_DEVICE: host.device }),
         });
         let out = '';
         c.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseReaderList } from '../../src/acquire/providers/zvm.js';
-import { scratch } from './helpers.js';
+import { sandboxEnv, scratch } from './helpers.js';
 
 let bin = process.env.KINDLING_BIN ?? '';
 beforeAll(() => {
@@ -53,14 +53,7 @@ function sandbox(spools: Spool[], o: { chccwdevFailsOnce?: boolean } = {}) {
 function kindling(sb: { dir: string; tools: string }): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve) => {
     const c = spawn(bin, ['-platform', 'zvm', '-stage', 'fetch-offline', '-config-cache', join(sb.dir, 'cache'), '-state-file', join(sb.dir, 'state'), '-neednet', join(sb.dir, 'neednet'), '-log-to-stdout'], {
-      env: {
-        PATH: `${sb.tools}:${process.env.PATH}`,
-        IGNITION_KERNEL_CMDLINE_PATH: join(sb.dir, 'cmdline'),
-        IGNITION_SYSTEM_CONFIG_DIR: join(sb.dir, 'usr'),
-        IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(sb.dir, 'run'),
-        IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(sb.dir, 'etc'),
-        KINDLING_OEM_DIRS: join(sb.dir, 'oem'),
-      },
+      env: sandboxEnv(sb.dir, { PATH: `${sb.tools}:${process.env.PATH}` }),
     });
     let out = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
