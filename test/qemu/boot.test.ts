@@ -8,9 +8,7 @@
 //   (e) Debian's Ignition 2.14 module on the same kind of disk with the same config as (a): the
 //       two provisioned roots must be the same
 // Skipped (with the reason) when not root or QEMU/dracut are missing; KINDLING_SKIP_QEMU=1 skips.
-import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +20,8 @@ import {
   inspect,
   makeImage,
   missingPrerequisite,
+  serveToGuest,
+  type GuestServer,
   type Snapshot,
   WORK,
 } from './harness.js';
@@ -127,31 +127,12 @@ describe.skipIf(skip !== undefined)(`QEMU boots${skip ? ` (skipped: ${skip})` : 
   );
 
   describe('(c) with a metadata service on the host loopback', () => {
-    let server: Server;
-    let port = 0;
-    const requests: string[] = [];
+    let server: GuestServer;
     beforeAll(async () => {
-      const body = readFileSync(join(FIXTURES, 'over-http.ign'));
-      server = createServer((req, res) => {
-        requests.push(`${req.method} ${req.url}`);
-        if (req.url === '/kindling/config.ign') {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(body);
-        } else {
-          res.writeHead(404);
-          res.end();
-        }
-      });
-      // QEMU's guestfwd connects to this server once, when QEMU starts; with Node's default 60 s
-      // header timeout a guest that asks later than that reads a 408 (see oem-kargs.test.ts).
-      server.requestTimeout = 0;
-      server.headersTimeout = 0;
-      server.keepAliveTimeout = 0;
-      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-      port = (server.address() as AddressInfo).port;
+      server = await serveToGuest('/kindling/config.ign', 'application/json', readFileSync(join(FIXTURES, 'over-http.ign')));
     });
     afterAll(async () => {
-      await new Promise((ok) => server?.close(ok));
+      await server?.close();
     });
 
     it(
@@ -162,13 +143,13 @@ describe.skipIf(skip !== undefined)(`QEMU boots${skip ? ` (skipped: ${skip})` : 
           initrd: kindlingInitrd,
           disk,
           serial: join(WORK, 'c-http.console'),
-          metadataPort: port,
+          metadataPort: server.port,
           append: 'ignition.platform.id=metal ignition.config.url=http://169.254.169.254/kindling/config.ign',
           until: EMERGENCY,
         });
-        console.log(`(c) switch-root at ${r.switchRootSec} s kernel time, wall ${(r.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(r.stageMs)}, requests ${JSON.stringify(requests)}`);
+        console.log(`(c) switch-root at ${r.switchRootSec} s kernel time, wall ${(r.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(r.stageMs)}, requests ${JSON.stringify(server.requests)}`);
         expect(r.console).not.toMatch(/KINDLING: first-boot provisioning FAILED/);
-        expect(requests).toContain('GET /kindling/config.ign');
+        expect(server.requests).toContain('GET /kindling/config.ign');
         expect(r.stageMs).toHaveProperty('fetch');
         expect(r.switchRootSec).toBeDefined();
         const s = await inspect(disk);

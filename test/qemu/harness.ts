@@ -2,6 +2,8 @@
 // inspect the disk afterwards. Everything runs asynchronously so that a test can serve HTTP to
 // the guest from this same process while QEMU runs.
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -199,4 +201,39 @@ export function compareRoots(a: Snapshot, b: Snapshot, ignore: RegExp[]): string
 export function cleanWork(): void {
   if (!existsSync(WORK)) return;
   for (const f of readdirSync(WORK)) if (f.endsWith('.img')) rmSync(join(WORK, f), { force: true });
+}
+
+/** A file server on the host's loopback for a guest behind restricted user networking. */
+export interface GuestServer {
+  port: number;
+  /** "METHOD URL" of every request, in order. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** Serves `body` at `path` (404 elsewhere) on 127.0.0.1, for boot.sh --metadata-port. */
+export async function serveToGuest(path: string, contentType: string, body: string | Buffer): Promise<GuestServer> {
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (req.url === path) {
+      res.writeHead(200, { 'content-type': contentType });
+      res.end(body);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  // QEMU's guestfwd opens its one connection to this server when QEMU starts, long before the
+  // guest sends a request on it: Node's default 60 s header timeout would answer 408 to that idle
+  // connection, and the guest would read the 408 as the reply (seen here).
+  server.requestTimeout = 0;
+  server.headersTimeout = 0;
+  server.keepAliveTimeout = 0;
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
 }

@@ -11,11 +11,9 @@
 //       with the arguments from grub.cfg; the second boot finds them satisfied, does not reboot,
 //       and provisions.
 // Skipped (with the reason) when not root or QEMU/dracut are missing; KINDLING_SKIP_QEMU=1 skips.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boot, buildInitramfs, cleanWork, FIXTURES, inspect, makeImage, missingPrerequisite, readOemFile, WORK } from './harness.js';
+import { boot, buildInitramfs, cleanWork, FIXTURES, type GuestServer, inspect, makeImage, missingPrerequisite, readOemFile, serveToGuest, WORK } from './harness.js';
 
 const skip = missingPrerequisite();
 const BOOT_TEST_MS = 420_000;
@@ -47,31 +45,12 @@ describe.skipIf(skip !== undefined)(`QEMU boots: OEM partition, ip=, kernelArgum
   afterAll(() => cleanWork());
 
   describe('(f) with a file server on the host loopback', () => {
-    let server: Server;
-    let port = 0;
-    const requests: string[] = [];
+    let server: GuestServer;
     beforeAll(async () => {
-      server = createServer((req, res) => {
-        requests.push(`${req.method} ${req.url}`);
-        if (req.url === '/kindling/remote.txt') {
-          res.writeHead(200, { 'content-type': 'text/plain' });
-          res.end(REMOTE_BODY);
-        } else {
-          res.writeHead(404);
-          res.end();
-        }
-      });
-      // QEMU's guestfwd opens its one connection to this server when QEMU starts, long before the
-      // guest sends a request on it: Node's default 60 s header timeout would answer 408 to an
-      // idle connection, and the guest would read that 408 as the reply (seen here).
-      server.requestTimeout = 0;
-      server.headersTimeout = 0;
-      server.keepAliveTimeout = 0;
-      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-      port = (server.address() as AddressInfo).port;
+      server = await serveToGuest('/kindling/remote.txt', 'text/plain', REMOTE_BODY);
     });
     afterAll(async () => {
-      await new Promise((ok) => server?.close(ok));
+      await server?.close();
     });
 
     it(
@@ -82,19 +61,19 @@ describe.skipIf(skip !== undefined)(`QEMU boots: OEM partition, ip=, kernelArgum
           initrd,
           disk,
           // No --config: fw_cfg has nothing, the platform (qemu) finds no user data.
-          metadataPort: port,
+          metadataPort: server.port,
           append: STATIC_IP,
           serial: join(WORK, 'f-oem-ip.console'),
           until: EMERGENCY,
         });
-        console.log(`(f) switch-root at ${r.switchRootSec} s kernel time, wall ${(r.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(r.stageMs)}, requests ${JSON.stringify(requests)}`);
+        console.log(`(f) switch-root at ${r.switchRootSec} s kernel time, wall ${(r.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(r.stageMs)}, requests ${JSON.stringify(server.requests)}`);
         expect(r.console).not.toMatch(/KINDLING: first-boot provisioning FAILED/);
         expect(r.console).toMatch(/kindling-oem: OEM partition mounted on \/oem \(with config\.ign base\/base\.ign\)/);
         expect(r.stageMs, 'the config was found offline').toHaveProperty('fetch-offline');
         expect(r.stageMs).not.toHaveProperty('fetch');
         // The network came up because the config needs it, configured from ip= (not DHCP).
         expect(r.console).toMatch(/kindling-network: starting systemd-networkd \(configured by \/run\/systemd\/network\/[^ )]*ens3\.network\)/);
-        expect(requests).toEqual(['GET /kindling/remote.txt']);
+        expect(server.requests).toEqual(['GET /kindling/remote.txt']);
         expect(r.switchRootSec, 'reached the provisioned root').toBeDefined();
         // What the stages used (networkd deconfigures the link when the initrd ends).
         const addrs = /kindling-network: online: ([^\r\n]*)/.exec(r.console)?.[1] ?? '';
