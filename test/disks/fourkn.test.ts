@@ -7,14 +7,13 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { disksStage } from '../../stages/disks/index.js';
 import { localContext } from '../../src/engine/context.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createFlatcarImage, FLATCAR_IMAGE_BYTES } from '../../src/disk/flatcar-layout.js';
 import { probeDisk } from '../../src/disk/probe.js';
 import { startSystemdShim, type SystemdShim } from '../conformance/blackbox/systemd-shim.js';
-import { LoopLab, partNode, sfdiskJson, sgdiskVerify, sh } from './loopdisk.js';
+import { LoopLab, partNode, sfdiskJson, sgdiskVerify, sh, spawnAsync } from './loopdisk.js';
 import type { TablePartition } from '../../stages/disks/plan-partitions.js';
 
 const lab = new LoopLab('kindling-4kn-');
@@ -114,19 +113,6 @@ describe('4Kn: Flatcar\'s first-boot ROOT growth', () => {
 
 // Ignition 2.14 on an identical 4Kn disk: the same tables for a config both read the same way
 // (ROOT resized by the config, a new partition placed by sgdisk's rules).
-function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, out });
-    });
-  });
-}
 
 describe.skipIf(!existsSync(IGNITION) || !process.env.KINDLING_ORACLE)('4Kn: Kindling vs Ignition 2.14', () => {
   let shim: SystemdShim | undefined;

@@ -1,9 +1,28 @@
 // Test helpers: sparse image files on loop devices WE attach, and a cleanup that detaches exactly
 // those (and unmounts / closes what was stacked on them), even after a failure.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/**
+ * Runs a command without blocking this process; resolves with its exit code and its combined
+ * output, killing it after timeoutMs. Async on purpose for Ignition runs: the systemd shim that
+ * answers Ignition lives in the test process, so a blocking spawnSync would deadlock it.
+ */
+export function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, out });
+    });
+  });
+}
 
 export function sh(cmd: string, args: string[], input?: Buffer | string): string {
   return execFileSync(cmd, args, { input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();

@@ -8,11 +8,10 @@ import { startSystemdShim, type SystemdShim } from '../conformance/blackbox/syst
 import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { parseConfig } from '../../src/config/index.js';
 import { disksStage } from '../../stages/disks/index.js';
 import { localContext } from '../../src/engine/context.js';
-import { LoopLab, sfdiskJson } from './loopdisk.js';
+import { LoopLab, sfdiskJson, spawnAsync } from './loopdisk.js';
 import { corpus, subst, buildDisk, type LDisk } from './corpus-disks.js';
 
 const IGNITION = '/usr/lib/dracut/modules.d/30ignition/ignition';
@@ -31,21 +30,6 @@ const ORACLE_TOO_OLD: Record<string, RegExp> = {
   'partitions.complex': /config is not valid/,
 };
 
-// Async on purpose: the systemd shim answering Ignition lives in this process, so a blocking
-// spawnSync would deadlock it.
-function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, out });
-    });
-  });
-}
 
 async function runIgnition(dir: string, text: string): Promise<{ ok: boolean; out: string }> {
   mkdirSync(dir, { recursive: true });
