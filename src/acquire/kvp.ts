@@ -21,7 +21,8 @@
 // The device path is injectable: tests stand a pseudo-terminal in raw mode in for it, which is
 // why bytes are gathered up to a whole message (the real device always transfers whole messages).
 import { spawn } from 'node:child_process';
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
+import { writeAllSync } from '../system/write-all.js';
 
 export const KVP_DEVICE = '/dev/vmbus/hv_kvp';
 export const KVP_MSG_SIZE = 7432;
@@ -56,10 +57,6 @@ function field(m: Buffer, offset: number, size: number, max: number): string {
   return m.subarray(offset, offset + size - 1).toString('utf8');
 }
 
-function writeAll(fd: number, buf: Buffer): void {
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
-}
-
 // The reader child: blocking reads of fd 0, everything copied to stdout.
 const READER = `const fs=require('fs');const b=Buffer.alloc(65536);for(;;){let n;try{n=fs.readSync(0,b,0,b.length,null)}catch(e){if(e.code==='EINTR'||e.code==='EAGAIN')continue;process.stderr.write(e.message);process.exit(1)}if(n===0)process.exit(0);let o=0;while(o<n)o+=fs.writeSync(1,b,o,n-o)}`;
 
@@ -72,7 +69,7 @@ export async function readKvp(o: KvpReadOptions = {}): Promise<KvpPools> {
   try {
     const register = Buffer.alloc(KVP_MSG_SIZE);
     register.writeUInt8(KVP_OP_REGISTER1, 0);
-    writeAll(fd, register);
+    writeAllSync(fd, register);
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, ['-e', READER], { stdio: [fd, 'pipe', 'pipe'] });
       let pending: Buffer = Buffer.alloc(0);
@@ -113,7 +110,7 @@ export async function readKvp(o: KvpReadOptions = {}): Promise<KvpPools> {
               if (!pools.has(pool)) pools.set(pool, []);
               pools.get(pool)!.push({ key, value });
             }
-            writeAll(fd, Buffer.alloc(KVP_MSG_SIZE)); // error = HV_S_OK
+            writeAllSync(fd, Buffer.alloc(KVP_MSG_SIZE)); // error = HV_S_OK
           }
         } catch (err) {
           finish(err as Error);

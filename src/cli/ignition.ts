@@ -6,7 +6,6 @@
 // provided", "flag provided but not defined: -x", an unknown platform or stage).
 // The fetch stages produce the config cache; every other stage reads it, merges the system base
 // configs under it (as Ignition does in each stage), and runs plan() then apply().
-import { readFileSync, writeSync } from 'node:fs';
 import { getStage, STAGE_NAMES } from '../../stages/index.js';
 import type { StageContext } from '../../stages/types.js';
 import { acquireBaseConfig, acquireEnvFrom, fullConfig, loadState, saveState } from '../acquire/index.js';
@@ -19,6 +18,7 @@ import { loadCachedConfig, writeCacheStamp } from '../engine/load-config.js';
 import { formatError, KindlingError } from '../errors.js';
 import { createLogger, setLogger } from '../log/logger.js';
 import { KINDLING_VERSION } from '../version.js';
+import { writeAllSync } from '../system/write-all.js';
 import { parseFlags } from './flags.js';
 
 /** Stages whose apply() logs every operation it carries out. */
@@ -62,11 +62,6 @@ export interface IgnitionIo {
 }
 const PROCESS_IO: IgnitionIo = { stdoutFd: 1, stderrFd: 2 };
 
-function write(fd: number, text: string): void {
-  const buf = Buffer.from(text);
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
-}
-
 /** Ignition's platform Status hook (Equinix Metal's timeline): after each stage, never fatal. */
 async function reportStatus(env: AcquireEnv, platform: string, stage: string, error?: Error): Promise<void> {
   const p = await loadProvider(platform);
@@ -80,7 +75,7 @@ async function reportStatus(env: AcquireEnv, platform: string, stage: string, er
 
 export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): Promise<number> {
   const usageError = (msg: string, withUsage: boolean): number => {
-    write(io.stderrFd, msg + '\n' + (withUsage ? usage() : ''));
+    writeAllSync(io.stderrFd, msg + '\n' + (withUsage ? usage() : ''));
     return 2;
   };
   let parsed;
@@ -95,11 +90,11 @@ export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): 
   const b = parsed.booleans;
   const v = parsed.values;
   if (b.help || b.h) {
-    write(io.stderrFd, usage());
+    writeAllSync(io.stderrFd, usage());
     return 0;
   }
   if (b.version) {
-    write(io.stdoutFd, `Kindling ${KINDLING_VERSION} (Ignition-compatible)\n`);
+    writeAllSync(io.stdoutFd, `Kindling ${KINDLING_VERSION} (Ignition-compatible)\n`);
     return 0;
   }
   let fetchTimeoutMs: number;
@@ -137,12 +132,14 @@ export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): 
   log.info(`Stage: ${stageName}`);
   const env = acquireEnvFrom(process.env, { log: ctx.log });
   const started = Date.now();
+  // The fetch stages write the config cache; every later one reads it and saves the state file.
+  const fetching = stageName === 'fetch' || stageName === 'fetch-offline';
   let state;
   try {
     state = loadState(ctx.stateFile);
     ctx.options = { acquireEnv: env, state };
     const stage = getStage(stageName);
-    if (stageName !== 'fetch' && stageName !== 'fetch-offline') {
+    if (!fetching) {
       // Every later stage: the system base configs under the cached user config.
       const base = acquireBaseConfig(env, platform, state);
       // Validated again unless the stamp our fetch stage wrote vouches for these exact bytes.
@@ -158,7 +155,7 @@ export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): 
     ctx.log.info(`plan: ${plan.ops.length} operation${plan.ops.length === 1 ? '' : 's'}`);
     for (const op of plan.ops) ctx.log[planLevel](`plan: ${op.summary}`);
     await stage.apply(ctx, plan);
-    if (stageName === 'fetch' || stageName === 'fetch-offline') {
+    if (fetching) {
       // The text the fetch stage just wrote, from a config it validated: stamped so that later
       // stages need not validate it again (src/engine/load-config.ts).
       const written = (plan as FetchPlan).cache;
@@ -166,7 +163,7 @@ export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): 
         ctx.log.debug(`could not write the stamp of ${ctx.configCache}; later stages will validate it again`);
       }
     }
-    if (stageName !== 'fetch' && stageName !== 'fetch-offline') saveState(ctx.stateFile, state);
+    if (!fetching) saveState(ctx.stateFile, state);
     ctx.log.info(`${stageName} passed (${Date.now() - started} ms)`);
     await reportStatus(env, platform, stageName);
     log.info('Ignition finished successfully');
@@ -176,7 +173,7 @@ export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): 
     const line = `${stageName} failed (platform ${platform}): ${formatError(err)}`;
     ctx.log.error(line);
     if (err instanceof KindlingError) for (const e of err.entries) ctx.log.error(`  ${e.kind}: ${e.message}${e.location ? ' at ' + (e.location.pointer || '/') : ''}`);
-    if (!toStdout && !(io === PROCESS_IO && process.stderr.isTTY)) write(io.stderrFd, `kindling: ${line}\n`);
+    if (!toStdout && !(io === PROCESS_IO && process.stderr.isTTY)) writeAllSync(io.stderrFd, `kindling: ${line}\n`);
     await reportStatus(env, platform, stageName, err instanceof Error ? err : new Error(String(err)));
     // Like Ignition, a failed stage leaves the state file as it was.
     return 1;

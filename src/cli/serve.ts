@@ -18,10 +18,11 @@
 // (runIgnition), with the client's environment in process.env for its duration (the engine reads
 // IGNITION_*/KINDLING_* variables and PATH in many places; one stage at a time makes the swap safe). The directory must be root's alone (0700): the
 // creator (the unit) makes it; the server refuses one that others may write to.
-import { closeSync, constants, openSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { KindlingError } from '../errors.js';
+import { writeAllSync } from '../system/write-all.js';
 
 const ID = /^[0-9]{1,10}$/;
 const OPEN_TIMEOUT_MS = 10_000;
@@ -61,14 +62,6 @@ async function openClientPipe(path: string): Promise<number | undefined> {
   }
 }
 
-function writeAll(fd: number, text: string): void {
-  try {
-    const buf = Buffer.from(text);
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
-  } catch {
-    // the client went away; the stage's outcome still lands in rc.ID
-  }
-}
 
 /** Replaces process.env's contents with `vars` until the returned function restores them. */
 function swapEnv(vars: string[]): () => void {
@@ -103,7 +96,11 @@ async function handle(dir: string, line: string): Promise<void> {
       restore();
     }
   } catch (err) {
-    writeAll(fd, `kindling: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    try {
+      writeAllSync(fd, `kindling: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    } catch {
+      // the client went away; the stage's outcome still lands in rc.ID
+    }
     rc = 1;
   } finally {
     try {

@@ -7,12 +7,13 @@
 // into a private staging directory inside the root (same filesystem, so a rename moves them); the
 // writer then takes them in Ignition's order. Local ones (data:, oem://) are streamed at write time.
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, writev } from 'node:fs';
+import { closeSync, copyFileSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, unlinkSync, writev } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Resource } from '../../src/config/types.js';
 import { KindlingError } from '../../src/errors.js';
 import { fetchResource, needsNetwork, schemeOf, streamResource } from '../../src/resources/index.js';
+import { writeAllSync } from '../../src/system/write-all.js';
 import type { StageContextConfig } from './context.js';
 import { errno } from './util.js';
 
@@ -42,7 +43,7 @@ export async function streamToFile(cfg: StageContextConfig, res: Resource, file:
       // A test's opener: for-await pulls with backpressure and rethrows the stream's error (a
       // bad hash surfaces at its end), so an unverified file is never renamed into place.
       const src = await cfg.open(res, opts);
-      for await (const chunk of src) writeAll(fd, chunk as Buffer);
+      for await (const chunk of src) writeAllSync(fd, chunk as Buffer);
     } else {
       // Each chunk hashed as it arrives (this thread) and written by libuv's thread pool (the
       // other core) in batches; resolves only once the hash matched and every byte is written.
@@ -87,7 +88,7 @@ class FdWriter {
     if (!this.busy && this.written + chunk.length <= FdWriter.SYNC_UP_TO) {
       // The first bytes of a file (all of a small one) are written at once: a thread-pool round
       // trip per small file costs more than the write itself.
-      writeAll(this.fd, chunk);
+      writeAllSync(this.fd, chunk);
       this.written += chunk.length;
       return undefined;
     }
@@ -145,10 +146,6 @@ class FdWriter {
   }
 }
 
-function writeAll(fd: number, buf: Buffer): void {
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
-}
-
 /**
  * A temporary file in `dir` holding the resource's verified contents: taken from the prefetcher
  * for remote resources, streamed now otherwise. The caller renames or removes it.
@@ -182,7 +179,7 @@ export async function materialize(cfg: StageContextConfig, res: Resource, dir: s
     const direct = perms !== undefined && perms.chown === false && (perms.mode & 0o7000) === 0 && (perms.mode & ~cfg.umask) === perms.mode;
     const fd = openSync(tmp, 'wx', direct ? perms.mode : 0o600);
     try {
-      writeAll(fd, buf);
+      writeAllSync(fd, buf);
       if (cfg.fsync) fsyncSync(fd);
       if (perms) {
         // Through the descriptor: no second and third path lookup per file. chown before chmod.

@@ -13,12 +13,13 @@
 //    owner defaults to root for new files, to the current owner for nodes that stay;
 //  - a new symlink is lchown'ed (default owner: that of what it points at, as Ignition's stat does,
 //    but looked up inside the root); hard links are never chown'ed.
-import { chmodSync, closeSync, fsyncSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Directory, File, Link, Resource } from '../../src/config/types.js';
 import { KindlingError } from '../../src/errors.js';
 import { lookupGroupSync, lookupUserSync } from '../../src/root/passwd.js';
 import { cleanAbs, joinRoot, pathDepth, resolveInRootFollowSync, resolveInRootSync, RootResolver, toInRoot } from '../../src/root/resolve.js';
+import { writeAllSync } from '../../src/system/write-all.js';
 import { isRemote, materialize, type Prefetcher } from './content.js';
 import type { StageContextConfig } from './context.js';
 import type { DirectoryDetails, FileDetails, FilesOp, LinkDetails, OwnerSpec } from './types.js';
@@ -303,7 +304,7 @@ async function appendTo(cfg: StageContextConfig, p: string, res: Resource, prefe
       for (;;) {
         const n = readSync(src, buf, 0, buf.length, null);
         if (n === 0) break;
-        for (let off = 0; off < n; ) off += writeSync(dst, buf, off, n - off);
+        writeAllSync(dst, buf.subarray(0, n));
       }
       if (cfg.fsync) fsyncSync(dst);
     } finally {
