@@ -6,11 +6,16 @@
 # --until, or after --timeout seconds (exit 124); QEMU is stopped by its PID in every case.
 #
 # Usage: qemu/boot.sh --initrd FILE --disk IMG [--config FILE] [--append "ARGS"]
-#          [--serial LOG] [--timeout SEC] [--until REGEX] [--metadata-port PORT]
+#          [--serial LOG] [--timeout SEC] [--until REGEX] [--metadata-port PORT] [--lan-port PORT]
 #          [--first-boot auto|detected|no] [--accel tcg|kvm|auto] [--memory MIB]
 #          [--extra-disk IMG]... [--oem-grub auto|no]
 #   --metadata-port: user networking with restrict=on (no way out) and one guestfwd rule that
 #     connects 169.254.169.254:80 in the guest to 127.0.0.1:PORT on the host.
+#   --lan-port: QEMU's default user network instead (10.0.2.0/24, gateway 10.0.2.2, DHCP leases
+#     from 10.0.2.15), also restrict=on, with 10.0.2.100:PORT in the guest connected to
+#     127.0.0.1:PORT on the host. Not 10.0.2.2:PORT: libslirp refuses a guestfwd on the gateway's
+#     own address, and reaching the host through the gateway needs restrict=off, which would let
+#     the guest out.
 #   --extra-disk: one more virtio disk per option, in order (/dev/vdb, /dev/vdc, ...), raw.
 #   --oem-grub: GRUB's other part. Flatcar's grub.cfg sources grub.cfg on the OEM partition, whose
 #     `set linux_append="$linux_append ARGS"` lines add kernel arguments (what the kargs helper
@@ -22,7 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 
-initrd= disk= config= append= serial= timeout=300 until= port= first_boot=auto
+initrd= disk= config= append= serial= timeout=300 until= port= lan_port= first_boot=auto
 accel=${KINDLING_QEMU_ACCEL:-tcg} memory=1536
 extra_disks=()
 oem_grub=auto
@@ -36,6 +41,7 @@ while (($#)); do
     --timeout) timeout=$2 ;;
     --until) until=$2 ;;
     --metadata-port) port=$2 ;;
+    --lan-port) lan_port=$2 ;;
     --first-boot) first_boot=$2 ;;
     --accel) accel=$2 ;;
     --memory) memory=$2 ;;
@@ -138,6 +144,9 @@ fi
 if [[ -n $port ]]; then
   # 169.254.169.0/24 as the guest network: guestfwd only accepts addresses inside it.
   args+=(-netdev "user,id=n0,restrict=on,net=169.254.169.0/24,host=169.254.169.2,dhcpstart=169.254.169.15,guestfwd=tcp:169.254.169.254:80-tcp:127.0.0.1:$port"
+         -device virtio-net-pci,netdev=n0)
+elif [[ -n $lan_port ]]; then
+  args+=(-netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:$lan_port-tcp:127.0.0.1:$lan_port"
          -device virtio-net-pci,netdev=n0)
 else
   args+=(-nic none)
