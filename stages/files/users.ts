@@ -7,12 +7,13 @@
 // group that already exists is left alone ("groups.ensure.idempotent"; 2.14 failed on groupadd's
 // exit 9), and groupadd gets --password only when a hash is given ("groups.add").
 import { chownSync } from 'node:fs';
-import { chmod, chown, mkdir, open } from 'node:fs/promises';
+import { chmod, chown } from 'node:fs/promises';
 import path from 'node:path';
 import type { PasswdGroup, PasswdUser, StageContextConfig } from './context.js';
 import { KindlingError } from '../../src/errors.js';
 import { lookupGroup, lookupUser } from '../../src/root/passwd.js';
-import { resolveInRoot, toInRoot } from '../../src/root/resolve.js';
+import { joinRoot, resolveInRoot, toInRoot } from '../../src/root/resolve.js';
+import { AsUserError, writeFileAsUser } from '../../src/system/as-user.js';
 import { run } from '../../src/system/exec.js';
 import { PASSWORD_PLACEHOLDER, type FilesOp } from './types.js';
 import { entryAt, errno } from './util.js';
@@ -174,10 +175,13 @@ export async function applyPasswdTool(cfg: StageContextConfig, op: FilesOp): Pro
 }
 
 /**
- * Writes the user's keys as Ignition does: the directories it has to create get mode 0700 and the
- * user as owner, the file 0600 owned by the user (when it creates it), the keys joined by newlines
- * with a final newline. Ignition does this under the user's fsuid; Node cannot switch fsuid, so we
- * write as root and hand over what we created (a root-owned directory in the way is not refused).
+ * Writes the user's keys as Ignition does (internal/exec/util/passwd.go writeAuthKeysFile): the
+ * keys joined by newlines with a final newline, written AS THE USER (src/system/as-user.ts): every
+ * directory of the path mkdir'ed 0700 (existing ones kept), the file opened
+ * O_WRONLY|O_CREAT|O_TRUNC 0600, so what is created belongs to the user, an existing file keeps its
+ * owner and mode, and a directory or file the user may not write fails the stage as under Ignition.
+ * The path is resolved inside the root first (links in the home path stay in the root); the file
+ * itself is never followed if it is a link (Ignition follows it, even out of the root).
  */
 export async function applySshKeys(cfg: StageContextConfig, op: FilesOp): Promise<void> {
   const d = op.details as { name: string; file: string };
@@ -187,45 +191,29 @@ export async function applySshKeys(cfg: StageContextConfig, op: FilesOp): Promis
   const entry = entryAt<PasswdUser>(cfg.config, op.pointer);
   let text = (entry.sshAuthorizedKeys ?? []).join('\n');
   if (!text.endsWith('\n')) text += '\n';
-  const file = await resolveInRoot(cfg.root, path.posix.join(user.home, d.file));
-  const created: string[] = [];
-  // Create missing directories top-down so that each one is handed to the user.
-  const missing: string[] = [];
-  for (let dir = path.dirname(file); dir !== path.resolve(cfg.root) && dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    try {
-      await (await open(dir, 'r')).close();
-      break;
-    } catch (err) {
-      if (errno(err) !== 'ENOENT') throw new KindlingError('files', `failed to add SSH keys for ${d.name}: ${(err as Error).message}`, { location: where, cause: err });
-      missing.unshift(dir);
-    }
-  }
+  let inRoot: string;
   try {
-    for (const dir of missing) {
-      await mkdir(dir, { mode: 0o700 });
-      created.push(dir);
-    }
-    const fh = await open(file, 'wx', 0o600).catch(async (err) => {
-      if (errno(err) !== 'EEXIST') throw err;
-      return undefined;
-    });
-    if (fh) {
-      created.push(file);
-      await fh.writeFile(text);
-      await fh.sync();
-      await fh.close();
-    } else {
-      // Existing file: truncated and rewritten in place, keeping its owner and mode (O_TRUNC).
-      const h = await open(file, 'r+');
-      await h.truncate(0);
-      await h.write(text, 0);
-      await h.sync();
-      await h.close();
-    }
-    for (const p of created) await chownOrReport(cfg, p, user.uid, user.gid);
+    inRoot = toInRoot(cfg.root, await resolveInRoot(cfg.root, path.posix.join(user.home, d.file)));
   } catch (err) {
-    if (err instanceof KindlingError) throw err;
-    throw new KindlingError('files', `failed to add SSH keys for ${d.name} at ${toInRoot(cfg.root, file)}: ${(err as Error).message}`, { location: where, cause: err });
+    throw new KindlingError('files', `failed to add SSH keys for ${d.name}: ${(err as Error).message}`, { location: where, cause: err });
+  }
+  // Switching to the user needs root; otherwise (unprivileged runs) we write as ourselves and hand
+  // over what we created as far as we can (chownOrReport).
+  const switchUser = process.geteuid?.() === 0;
+  try {
+    const r = await writeFileAsUser({
+      root: cfg.root,
+      dir: path.posix.dirname(inRoot),
+      name: path.posix.basename(inRoot),
+      uid: user.uid,
+      gid: user.gid,
+      data: Buffer.from(text),
+      switchUser,
+    });
+    if (!switchUser) for (const p of r.created) await chownOrReport(cfg, joinRoot(cfg.root, p), user.uid, user.gid);
+  } catch (err) {
+    const why = err instanceof AsUserError ? `${err.message} (as uid ${user.uid}, gid ${user.gid})` : (err as Error).message;
+    throw new KindlingError('files', `failed to add SSH keys for ${d.name} to ${inRoot}: ${why}`, { location: where, cause: err });
   }
 }
 
