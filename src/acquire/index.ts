@@ -160,6 +160,7 @@ export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConf
         signal: providerSignal,
         httpTotal,
         http: o.http ?? makeHttpClient(o.offline),
+        state: o.state,
       };
       o.env.log.info(`fetching the config from the ${provider.name} platform: ${provider.source}`);
       data = await provider.fetch(ctx);

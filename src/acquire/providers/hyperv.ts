@@ -3,11 +3,13 @@
 // then every pair the host pushed is read from /dev/vmbus/hv_kvp (src/acquire/kvp.ts); pool 0's
 // "ignition.config" is the config, else "ignition.config.0", ".1", ... concatenated (values are at
 // most 2047 bytes, so hosts split bigger configs). Neither = no config.
-// Not done (docs/acquire.md): Ignition also hands the pools to the files stage as
-// /var/lib/hyperv/.kvp_pool_N (mode 0600), since the host does not send them again this boot.
+// Like Ignition's FetchWithFiles, every pool read is also handed to the files stage through the
+// state file (providerOutputFiles), config or not: the host does not send the pairs again this
+// boot, so the files stage writes them as /var/lib/hyperv/.kvp_pool_N (mode 0600) for the booted
+// system's hv_kvp_daemon. Values never reach a log (pool 0 holds the config).
 import { KindlingError } from '../../errors.js';
 import { run } from '../../system/exec.js';
-import { ignitionConfigFromKvp, readKvp } from '../kvp.js';
+import { ignitionConfigFromKvp, kvpPoolFiles, readKvp } from '../kvp.js';
 import type { Provider } from './types.js';
 
 export const hyperv: Provider = {
@@ -24,6 +26,11 @@ export const hyperv: Provider = {
       pools = await readKvp({ device: ctx.env.kvpDevice, signal: ctx.signal });
     } catch (err) {
       throw new KindlingError('platform', `reading key-value pairs: ${(err as Error).message}`, { cause: err });
+    }
+    if (ctx.state) {
+      ctx.state.providerOutputFiles = kvpPoolFiles(pools);
+      const counts = [...pools.keys()].sort((a, b) => a - b).map((p) => `${p}: ${pools.get(p)!.length}`);
+      ctx.env.log.info(`KVP pairs by pool (${counts.join(', ')}) kept for the files stage: /var/lib/hyperv/.kvp_pool_N, mode 0600`);
     }
     const got = ignitionConfigFromKvp(pools);
     if (got.how === 'split') ctx.env.log.info(`found the config in ${got.parts} KVP keys ignition.config.N`);

@@ -9,6 +9,7 @@
 // and the others that ignore ErrNotFound treat a 404 as no config; DigitalOcean and Packet do not.
 import type { AcquireEnv } from '../env.js';
 import type { HttpClient } from '../http.js';
+import type { IgnitionState } from '../state.js';
 
 export interface ProviderContext {
   env: AcquireEnv;
@@ -19,6 +20,8 @@ export interface ProviderContext {
   /** Seconds: Ignition applies -fetch-timeout as timeouts.httpTotal of the provider's fetches. */
   httpTotal?: number;
   http: HttpClient;
+  /** The stage's state (saved to -state-file): a provider may hand files to the files stage there. */
+  state?: IgnitionState;
 }
 
 /** What Flatcar's afterburn-like consumers read from a metadata service. */
