@@ -1,4 +1,5 @@
-// Writing a small file the files stage owns (a unit, a drop-in, the provisioning report) as
+// Writing a small file the files stage owns (a unit, a drop-in, the provisioning report, a file a
+// provider handed over) as
 // Ignition does: a temporary file beside the target, root-owned, the final mode, renamed over.
 // Ownership that only root can set is reported, not fatal, in unprivileged runs.
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import { toInRoot } from '../../src/root/resolve.js';
 import type { StageContextConfig } from './context.js';
 import { errno } from './util.js';
 
-export async function writeRootOwnedFile(cfg: StageContextConfig, p: string, contents: string, mode: number, fsync: boolean): Promise<void> {
+export async function writeRootOwnedFile(cfg: StageContextConfig, p: string, contents: string | Buffer, mode: number, fsync: boolean): Promise<void> {
   const dir = path.dirname(p);
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const tmp = path.join(dir, `.kindling-${randomBytes(6).toString('hex')}.tmp`);

@@ -16,6 +16,8 @@ import { buildPlan } from './plan.js';
 import type { FilesPlan } from './types.js';
 import type { Stage, StageContext } from '../types.js';
 import { applyCrypttabOp, isCrypttabOp, planCrypttab } from './crypttab.js';
+import { applyProviderFileOp, isProviderFileOp, planProviderFiles } from './provider-files.js';
+import type { PlannedOp } from '../types.js';
 
 export type { FilesPlan, FilesOp } from './types.js';
 
@@ -37,14 +39,27 @@ export const filesStage: Stage<FilesPlan> = {
     const plan = await buildPlan(contextFor(ctx));
     // LUKS persistence (crypttab.ts) comes after units and before the report, as in Ignition.
     const luks = (await planCrypttab(ctx)) as FilesPlan['ops'];
-    if (luks.length) plan.ops.splice(plan.ops.findIndex((o) => o.kind === 'result.write') >>> 0, 0, ...luks);
+    // Files a provider handed over in the state file (provider-files.ts: the hyperv KVP pools), after them.
+    const taken = new Map<string, string>();
+    for (const o of plan.ops) if (typeof o.details.resolved === 'string') taken.set(o.details.resolved, o.pointer);
+    const provided = planProviderFiles(ctx, contextFor(ctx), taken) as FilesPlan['ops'];
+    const extra = [...luks, ...provided];
+    if (extra.length) plan.ops.splice(plan.ops.findIndex((o) => o.kind === 'result.write') >>> 0, 0, ...extra);
     return plan;
   },
   async apply(ctx, plan) {
-    const at = plan.ops.findIndex(isCrypttabOp);
+    const isExtra = (o: PlannedOp) => isCrypttabOp(o) || isProviderFileOp(o);
+    const at = plan.ops.findIndex(isExtra);
     if (at < 0) return applyPlan(contextFor(ctx), plan);
     await applyPlan(contextFor(ctx), { ...plan, ops: plan.ops.slice(0, at) });
-    for (const op of plan.ops.filter(isCrypttabOp)) await applyCrypttabOp(ctx, op);
-    await applyPlan(contextFor(ctx), { ...plan, ops: plan.ops.slice(at).filter((o) => !isCrypttabOp(o)) });
+    for (const op of plan.ops.filter(isExtra)) {
+      if (isCrypttabOp(op)) await applyCrypttabOp(ctx, op);
+      else {
+        ctx.log.info(`[started]  ${op.summary}`);
+        await applyProviderFileOp(ctx, contextFor(ctx), op);
+        ctx.log.info(`[finished] ${op.summary}`);
+      }
+    }
+    await applyPlan(contextFor(ctx), { ...plan, ops: plan.ops.slice(at).filter((o) => !isExtra(o)) });
   },
 };

@@ -22,6 +22,7 @@ export type FilesOpKind =
   | 'unit.mask'
   | 'unit.unmask'
   | 'unit.preset'
+  | 'provider.file'
   | 'result.write';
 
 /** A user or group of a node: by id, by name (looked up in the target root at apply time), or unset. */
