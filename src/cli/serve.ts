@@ -14,11 +14,15 @@
 //   DIR/rc.ID      the stage's exit status, written (atomically) before out.ID is closed. No rc
 //                  file after EOF means the server died during the stage: the client fails.
 //   DIR/ready      written once the server reads requests; DIR/pid holds its PID.
+//   DIR/notify     optional FIFO: right after writing `ready` the server writes one line to it if
+//                  someone has it open for reading (kindling-serve wait, the unit's
+//                  ExecStartPost, blocks there instead of polling for `ready`). Never waits for a
+//                  reader: whoever opens it later finds `ready` already there.
 // Stages run one after the other, each exactly as `kindling -stage ...` would run it
 // (runIgnition), with the client's environment in process.env for its duration (the engine reads
 // IGNITION_*/KINDLING_* variables and PATH in many places; one stage at a time makes the swap safe). The directory must be root's alone (0700): the
 // creator (the unit) makes it; the server refuses one that others may write to.
-import { closeSync, constants, openSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { KindlingError } from '../errors.js';
@@ -62,6 +66,23 @@ async function openClientPipe(path: string): Promise<number | undefined> {
   }
 }
 
+
+/** One line to DIR/notify if it is a FIFO with a reader; anything else is nobody's business. */
+function notifyReady(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, 'notify'), constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return; // ENOENT: no waiter wanted; ENXIO: no reader yet, who then sees `ready`
+  }
+  try {
+    if (fstatSync(fd).isFIFO()) writeSync(fd, '\n');
+  } catch {
+    // a full pipe or a reader gone: `ready` is there all the same
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Replaces process.env's contents with `vars` until the returned function restores them. */
 function swapEnv(vars: string[]): () => void {
@@ -129,6 +150,7 @@ export async function runServe(args: string[]): Promise<number> {
   const fd = openSync(requests, constants.O_RDWR | constants.O_NONBLOCK);
   writeFileSync(join(dir, 'pid'), `${process.pid}\n`);
   writeFileSync(join(dir, 'ready'), '');
+  notifyReady(dir);
 
   // Requests run strictly one after another, in arrival order.
   let queue = Promise.resolve();

@@ -3,14 +3,16 @@
 // output, same exit status, the client's environment — and every way the server can be missing
 // or die must end in either a direct run or a failed stage, never a hang or a false success.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KINDLING, REPO, kindling } from './helpers.js';
 
 const CLIENT = join(REPO, 'dracut-module', 'kindling-client');
+const SERVE_SH = join(REPO, 'dracut-module', 'kindling-serve');
 const CONFIG = JSON.stringify({
   ignition: { version: '3.4.0' },
   storage: {
@@ -185,5 +187,99 @@ describe('kindling serve + kindling-client', () => {
       http.closeAllConnections();
       await new Promise((r) => http.close(r));
     }
+  });
+});
+
+/** Runs dracut-module/kindling-serve (the unit's ExecStartPre/ExecStartPost) with only `env`. */
+function serveSh(mode: string, env: Record<string, string>): { done: Promise<Run>; pid: number } {
+  let child!: ChildProcess;
+  const done = new Promise<Run>((resolve) => {
+    child = execFile(SERVE_SH, [mode], { env }, (err, stdout, stderr) => {
+      const code = err ? Number((err as { code?: unknown }).code ?? 1) : 0;
+      resolve({ code, out: stdout + stderr });
+    });
+  });
+  return { done, pid: child.pid! };
+}
+
+describe('kindling-server.service readiness (kindling-serve prepare / wait)', () => {
+  it('prepare makes a fresh 0700 directory with the requests and notify FIFOs', async () => {
+    const dir = join(work, 'prep', 'server');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'ready'), ''); // left by an earlier server: must not count
+    const r = await serveSh('prepare', { PATH: process.env.PATH ?? '/usr/bin:/bin', KINDLING_SERVER_DIR: dir }).done;
+    expect(r.code, r.out).toBe(0);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(dir).sort()).toEqual(['notify', 'requests']);
+    for (const f of ['notify', 'requests']) expect(statSync(join(dir, f)).isFIFO()).toBe(true);
+  });
+
+  it('the server writes one line to notify once it is ready, when someone reads it', async () => {
+    const dir = join(work, 'notify-server');
+    const prep = await serveSh('prepare', { PATH: process.env.PATH ?? '/usr/bin:/bin', KINDLING_SERVER_DIR: dir }).done;
+    expect(prep.code, prep.out).toBe(0);
+    // Read as the waiter does: opened read-write, so neither side's open waits for the other.
+    const fd = openSync(join(dir, 'notify'), constants.O_RDWR | constants.O_NONBLOCK);
+    const reader = new Socket({ fd, readable: true, writable: false });
+    try {
+      const line = new Promise<string>((res) => reader.once('data', (b) => res(b.toString())));
+      const proc = spawn(KINDLING, ['serve', dir], { stdio: 'ignore' });
+      servers.push(proc);
+      expect(await line).toBe('\n');
+      // `ready` was written before the line, so a waiter that opens notify too late sees it.
+      expect(existsSync(join(dir, 'ready'))).toBe(true);
+    } finally {
+      reader.destroy();
+    }
+  });
+
+  it('wait returns 0 once the server is ready, without starting a single process (empty PATH)', async () => {
+    const dir = join(work, 'wait-ok');
+    const prep = await serveSh('prepare', { PATH: process.env.PATH ?? '/usr/bin:/bin', KINDLING_SERVER_DIR: dir }).done;
+    expect(prep.code, prep.out).toBe(0);
+    // The waiter first (systemd starts ExecStartPost right after forking the server), with a
+    // PATH where no program can be found: a `sleep` or any other command would fail it.
+    // MAINPID is a live process until the server exists: this test's own.
+    const waiter = serveSh('wait', { PATH: join(work, 'no-such-dir'), KINDLING_SERVER_DIR: dir, MAINPID: String(process.pid) });
+    let finished = false;
+    void waiter.done.then(() => (finished = true));
+    const proc = spawn(KINDLING, ['serve', dir], { stdio: 'ignore' });
+    servers.push(proc);
+    const r = await waiter.done;
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toBe('');
+    expect(finished).toBe(true);
+    expect(existsSync(join(dir, 'ready'))).toBe(true);
+    // The stages can use it right away.
+    const version = await client(['-version'], { KINDLING_SERVER_DIR: dir });
+    expect(version.code).toBe(0);
+    expect(version.out).toMatch(/Ignition-compatible/);
+    // A waiter that comes after the server was ready returns at once too.
+    const late = await serveSh('wait', { PATH: join(work, 'no-such-dir'), KINDLING_SERVER_DIR: dir, MAINPID: String(proc.pid) }).done;
+    expect(late.code, late.out).toBe(0);
+  });
+
+  it('wait fails, without waiting out its limit, when the server exited before it was ready', async () => {
+    const dir = join(work, 'wait-dead');
+    await serveSh('prepare', { PATH: process.env.PATH ?? '/usr/bin:/bin', KINDLING_SERVER_DIR: dir }).done;
+    // A server that refuses its directory (mode 0777) exits at once, as a broken one would.
+    chmodSync(dir, 0o777);
+    const proc = spawn(KINDLING, ['serve', dir], { stdio: 'ignore' });
+    const exit = await new Promise<number | null>((res) => proc.once('exit', (c) => res(c)));
+    expect(exit).toBe(2);
+    // The limit is far above the test's timeout: only noticing $MAINPID is gone ends the wait.
+    const r = await serveSh('wait', { PATH: join(work, 'no-such-dir'), KINDLING_SERVER_DIR: dir, MAINPID: String(proc.pid), KINDLING_SERVER_WAIT: '3600' }).done;
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`the server (pid ${proc.pid}) exited before it was ready`);
+    expect(existsSync(join(dir, 'ready'))).toBe(false);
+  });
+
+  it('wait gives up after KINDLING_SERVER_WAIT seconds when the server never gets ready', async () => {
+    const dir = join(work, 'wait-never');
+    await serveSh('prepare', { PATH: process.env.PATH ?? '/usr/bin:/bin', KINDLING_SERVER_DIR: dir }).done;
+    // A live MAINPID that never writes anything: this test's process.
+    const r = await serveSh('wait', { PATH: join(work, 'no-such-dir'), KINDLING_SERVER_DIR: dir, MAINPID: String(process.pid), KINDLING_SERVER_WAIT: '2' }).done;
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('not ready within 2s');
   });
 });
