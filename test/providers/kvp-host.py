@@ -1,9 +1,10 @@
 # The host and kernel side of the Hyper-V KVP exchange, for tests: a pseudo-terminal in raw mode
 # stands in for /dev/vmbus/hv_kvp. Prints the device path, then plays the hv_utils driver: reads
 # the daemon's registration, echoes it, pushes each pair given as POOL:KEY=VALUE (or KEY@FILE to
-# take the value from a file) as a KVP_OP_SET message and checks each answer. Messages are laid
-# out here with struct, independently of src/acquire/kvp.ts.
-# Usage: python3 kvp-host.py [--no-register-check] PAIR...
+# take the value from a file) as a KVP_OP_SET message and checks each answer (HV_S_OK). An
+# argument !OP sends a message of another operation (e.g. !3, ENUMERATE), which libhvee answers
+# with HV_E_FAIL. Messages are laid out here with struct, independently of src/acquire/kvp.ts.
+# Usage: python3 kvp-host.py PAIR|!OP...
 import os, struct, sys, tty
 
 SIZE = 7432
@@ -34,7 +35,15 @@ if reg[0] != 100 or any(reg[1:]):
     sys.stderr.write('bad registration message: op %d\n' % reg[0]); sys.exit(3)
 write_all(master, message(100))  # the driver echoes the registration; no answer is expected
 answers = 0
+HV_E_FAIL = 0x80004005
 for arg in sys.argv[1:]:
+    if arg.startswith('!'):
+        write_all(master, message(int(arg[1:])))
+        status = struct.unpack('<I', read_exact(master, SIZE)[:4])[0]
+        if status != HV_E_FAIL:
+            sys.stderr.write('answer %d to operation %s has status %#x, not HV_E_FAIL\n' % (answers, arg[1:], status)); sys.exit(5)
+        answers += 1
+        continue
     pool, _, kv = arg.partition(':')
     if '@' in kv and '=' not in kv:
         key, _, path = kv.partition('@')
