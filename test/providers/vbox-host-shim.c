@@ -2,7 +2,7 @@
  * Test stand-in for the vboxguest driver and VirtualBox's guest property service (host side),
  * loaded into kindling-vbox with LD_PRELOAD (test/providers/virtualbox.test.ts compiles it).
  *
- * open() of $VBOXSHIM_DEVICE returns a descriptor on /dev/null that stands for the device;
+ * open() of $VBOXSHIM_DEVICE returns a descriptor (a memfd) that stands for the device;
  * ioctl() on it is answered as the Linux driver (drivers/virt/vboxguest) and the host service
  * (VBoxGuestPropSvc.cpp) would: every request is checked byte by byte against the layouts of
  * <linux/vboxguest.h>, written out here as raw offsets and literal ioctl numbers rather than
@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define IOC_VERSION_INFO 0xC02C5600u /* _IOWR('V', 0, 24 + 20 bytes) */
@@ -377,14 +378,12 @@ static int is_device(const char *path) {
 }
 
 static int open_device(const char *path, int flags) {
-	static int (*real_open)(const char *, int, ...);
-	if (!real_open)
-		real_open = dlsym(RTLD_NEXT, "open");
 	if (nprops < 0)
 		load_props();
 	if ((flags & O_ACCMODE) != O_RDWR)
 		logf_("VIOLATION: device opened without O_RDWR");
-	dev_fd = real_open("/dev/null", O_RDWR | (flags & O_CLOEXEC));
+	/* A memfd stands for the device: no /dev/null needed, so this also works in a bare chroot. */
+	dev_fd = memfd_create("vboxguest", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
 	logf_("open %s cloexec=%d", path, (flags & O_CLOEXEC) ? 1 : 0);
 	return dev_fd;
 }

@@ -60,7 +60,11 @@ function runHelper(helper: string, args: string[], signal: AbortSignal): Promise
   return import(/* webpackMode: "eager" */ 'node:child_process').then(
     ({ spawn }) =>
       new Promise<HelperOutcome>((resolve) => {
-        const child = spawn(helper, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
+        // stdin is a pipe closed at once, not 'ignore': that would need /dev/null, which a bare
+        // root (a chroot into an unpacked initramfs) may not have.
+        const child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe'], signal });
+        child.stdin.on('error', () => {});
+        child.stdin.end();
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let spawnError: NodeJS.ErrnoException | undefined;
