@@ -22,6 +22,8 @@ installkernel() {
     # cipher (aes-xts-plain64) and the kernel crypto API cryptsetup uses for its keyslots.
     hostonly='' instmods md_mod raid0 raid1 raid10 raid456 dm_mod dm_crypt xts ecb essiv \
         algif_skcipher algif_hash aesni_intel
+    # -platform virtualbox reads guest properties through /dev/vboxguest.
+    hostonly='' instmods vboxguest
 }
 
 install() {
@@ -72,6 +74,20 @@ install() {
     # their hooks would assemble arrays at every boot, which is not the initrd's business here.
     inst_rules 01-md-raid-creating.rules 63-md-raid-arrays.rules \
         10-dm.rules 13-dm-disk.rules 55-dm.rules 60-persistent-storage-dm.rules 95-dm-notify.rules
+
+    # -platform virtualbox: the guest property reader (native/kindling-vbox.c). A prebuilt one
+    # (KINDLING_VBOX_BIN, or kindling-vbox next to the bundle), else compiled here if a C compiler
+    # exists; without it that platform fails with "helper not installed", the others are unaffected.
+    local vbox=${KINDLING_VBOX_BIN:-$(dirname "$kindling")/kindling-vbox} src
+    src=$(readlink -f "$moddir")/..
+    if [[ ! -x $vbox && -x $src/scripts/build-native.sh ]] && command -v cc >/dev/null; then
+        "$src/scripts/build-native.sh" --out "$DRACUT_TMPDIR" >/dev/null && vbox=$DRACUT_TMPDIR/kindling-vbox
+    fi
+    if [[ -x $vbox ]]; then
+        inst_binary "$vbox" /usr/lib/kindling/kindling-vbox
+    else
+        dwarn "kindling: no kindling-vbox helper (scripts/build-native.sh); -platform virtualbox will fail"
+    fi
 
     # The kargs stage hands kernel argument changes to this distro helper, as Ignition does.
     inst_script "$moddir/ignition-kargs-helper" /usr/sbin/ignition-kargs-helper

@@ -10,7 +10,7 @@ want=(e2fsprogs fdisk util-linux)
 if [[ "${1:-}" == "--test" ]]; then
   want+=(gdisk xfsprogs btrfs-progs dosfstools mdadm cryptsetup-bin iproute2 ignition
          qemu-system-x86 dracut-core dracut-network zstd cpio kmod passwd mtools bzip2 openssl time
-         busybox dmsetup)
+         busybox dmsetup gcc libc6-dev)
 fi
 missing=()
 for p in "${want[@]}"; do
