@@ -26,7 +26,7 @@ import type * as TlsModule from 'node:tls';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import type { HttpHeader, Proxy } from '../config/types.js';
 import { NEWEST_VERSION } from '../config/types.js';
 import { KINDLING_VERSION } from '../version.js';
@@ -34,6 +34,7 @@ import { getLogger } from '../log/logger.js';
 import { Deadline, sleep } from './deadline.js';
 import { describeCause, displayUrl, FetchError } from './errors.js';
 import { compileProxy, proxyFor, type ProxyRules } from './proxy.js';
+import { rawRequest, RawResponse, type BodySink } from './http1.js';
 
 // node:https and node:tls are loaded on the first https request (or https proxy): measured here
 // they cost 2-12 ms to load, and a boot that only talks plain http to a metadata service never
@@ -190,6 +191,8 @@ function agentsFor(cas: string[] | undefined): Agents {
 // One attempt
 
 interface AttemptContext {
+  /** Plain-http GETs without a proxy may use the raw client (http1.ts). */
+  raw: boolean;
   agents: Agents;
   rules: ProxyRules;
   headerTimeoutMs: number; // 0 = none
@@ -245,6 +248,19 @@ function tunnel(proxy: URL, target: URL, ctx: AttemptContext, cb: (err: Error | 
   req.end();
 }
 
+/**
+ * Go's client turns user:password@ in the URL into Basic authorization (unless the request already
+ * carries an Authorization header); so does Ignition, so we do too. Returns a copy.
+ */
+function withUrlAuthorization(url: URL, h: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { ...h };
+  if (url.username && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
+    const cred = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers['authorization'] = 'Basic ' + Buffer.from(cred).toString('base64');
+  }
+  return headers;
+}
+
 interface Attempt {
   method: string;
   url: URL;
@@ -278,14 +294,8 @@ function requestOnce(a: Attempt, ctx: AttemptContext): Promise<IncomingMessage> 
       reject(err);
     };
     const onAbort = () => fail(ctx.signal.reason as Error);
-    const headers: OutgoingHttpHeaders = { ...a.headers };
+    const headers = withUrlAuthorization(url, a.headers);
     if (a.body) headers['content-length'] = String(a.body.length);
-    // Go's client turns user:password@ in the URL into Basic authorization (unless the request
-    // already carries an Authorization header); so does Ignition, so we do too.
-    if (url.username && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
-      const cred = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-      headers['authorization'] = 'Basic ' + Buffer.from(cred).toString('base64');
-    }
     let req: http.ClientRequest;
     try {
       if (proxy && !secure) {
@@ -369,11 +379,36 @@ function requestOnce(a: Attempt, ctx: AttemptContext): Promise<IncomingMessage> 
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-async function followRedirects(first: Attempt, plainHeaders: OutgoingHttpHeaders, ctx: AttemptContext, follow: boolean): Promise<{ res: IncomingMessage; url: URL }> {
+/** A response from either client: node:http's IncomingMessage or the raw client's. */
+export type AnyResponse = IncomingMessage | RawResponse;
+
+/** Does this attempt go through the raw client? (KINDLING_HTTP_CLIENT=node turns it off.) */
+function useRaw(a: Attempt, ctx: AttemptContext): boolean {
+  return (
+    ctx.raw &&
+    a.url.protocol === 'http:' &&
+    !a.body &&
+    (a.method === 'GET' || a.method === 'HEAD') &&
+    !proxyFor(a.url, ctx.rules) &&
+    process.env.KINDLING_HTTP_CLIENT !== 'node'
+  );
+}
+
+function attemptOnce(a: Attempt, ctx: AttemptContext): Promise<AnyResponse> {
+  if (useRaw(a, ctx)) {
+    return rawRequest(
+      { method: a.method, url: a.url, headers: withUrlAuthorization(a.url, a.headers) },
+      { connectTimeoutMs: ctx.connectTimeoutMs, headerTimeoutMs: ctx.headerTimeoutMs, signal: ctx.signal },
+    );
+  }
+  return requestOnce(a, ctx);
+}
+
+async function followRedirects(first: Attempt, plainHeaders: OutgoingHttpHeaders, ctx: AttemptContext, follow: boolean): Promise<{ res: AnyResponse; url: URL }> {
   let a = first;
   for (let hops = 0; ; hops++) {
     if (a.url.protocol === 'https:' || proxyFor(a.url, ctx.rules)?.protocol === 'https:') await ensureTls();
-    const res = await requestOnce(a, ctx);
+    const res = await attemptOnce(a, ctx);
     const loc = res.headers.location;
     if (!follow || !REDIRECTS.has(res.statusCode ?? 0) || !loc) return { res, url: a.url };
     res.resume(); // drain, so the keep-alive socket can be reused
@@ -421,6 +456,20 @@ export interface HttpOpened {
  * returns it with its body unread. Gives up (FetchError, timedOut) when the deadline's signal fires.
  */
 export async function httpOpen(req: HttpRequest, opts: HttpTransportOptions, deadline: Deadline): Promise<HttpOpened> {
+  const r = await openAny(req, opts, deadline, false);
+  return { ...r, body: r.body as IncomingMessage };
+}
+
+/**
+ * httpOpen for resource contents: plain-http GETs that need no proxy go through the raw client
+ * (http1.ts), whose body is a RawResponse (pipeTo a sink, or rawToReadable); anything else is
+ * node:http's IncomingMessage.
+ */
+export async function httpOpenAny(req: HttpRequest, opts: HttpTransportOptions, deadline: Deadline): Promise<Omit<HttpOpened, 'body'> & { body: AnyResponse }> {
+  return openAny(req, opts, deadline, true);
+}
+
+async function openAny(req: HttpRequest, opts: HttpTransportOptions, deadline: Deadline, raw: boolean): Promise<Omit<HttpOpened, 'body'> & { body: AnyResponse }> {
   const log = getLogger();
   const where = displayUrl(req.url);
   let url: URL;
@@ -437,6 +486,7 @@ export async function httpOpen(req: HttpRequest, opts: HttpTransportOptions, dea
     throw new FetchError(`${where}: ${(err as Error).message}`);
   }
   const ctx: AttemptContext = {
+    raw,
     agents: agentsFor(opts.caCertificates),
     rules,
     headerTimeoutMs: (opts.httpResponseHeaders ?? DEFAULT_HEADER_TIMEOUT_S) * 1000,
@@ -492,7 +542,7 @@ export function buildHeaders(opts: HttpTransportOptions, where: string, ...layer
 }
 
 /** Ties the response body to the deadline: when it fires mid-body, the body errors. */
-export function bindBodyToDeadline(res: IncomingMessage, deadline: Deadline, where: string): void {
+export function bindBodyToDeadline(res: Readable, deadline: Deadline, where: string): void {
   const onAbort = () => res.destroy(new FetchError(`${where}: ${deadline.reason ?? 'aborted'} while reading the body`, { timedOut: true }));
   if (deadline.signal.aborted) {
     onAbort();
@@ -589,3 +639,49 @@ export function readAll(s: NodeJS.ReadableStream & { destroy(e?: Error): void },
     s.once('error', (e) => reject(e instanceof FetchError ? e : new FetchError(`${where}: ${describeCause(e)}`, { cause: e })));
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bodies from the raw client
+
+/**
+ * Delivers a raw response's body to `sink` (views valid only during the call) until it is complete;
+ * when the deadline fires first, rejects with a FetchError saying so ("... while reading the body").
+ */
+export async function pipeRawBody(res: RawResponse, deadline: Deadline, where: string, sink: BodySink): Promise<void> {
+  const onAbort = () => res.destroy(new FetchError(`${where}: ${deadline.reason ?? 'aborted'} while reading the body`, { timedOut: true }));
+  if (deadline.signal.aborted) onAbort();
+  else deadline.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await res.pipeTo(sink);
+  } finally {
+    deadline.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A raw response's body as a Readable (each chunk copied out of the shared read buffer). */
+export function rawToReadable(res: RawResponse): Readable {
+  let wake: (() => void) | undefined;
+  const out = new Readable({
+    read() {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    },
+    destroy(err, cb) {
+      res.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  res
+    .pipeTo((view) => {
+      if (!out.push(Buffer.from(view))) return new Promise<void>((r) => (wake = r));
+    })
+    .then(
+      () => out.push(null),
+      (e: unknown) => out.destroy(e as Error),
+    );
+  return out;
+}
+
+export { RawResponse, closeIdleConnections } from './http1.js';
+export type { BodySink } from './http1.js';

@@ -92,24 +92,11 @@ async function openRaw(resource: Resource, source: string, opts: FetchOptions): 
     case 'http':
     case 'https': {
       const h = await import(/* webpackMode: "eager" */ './http.js');
-      const { Deadline } = await import(/* webpackMode: "eager" */ './deadline.js');
-      const deadline = new Deadline(opts.httpTotal, opts.signal);
-      try {
-        const headers = h.buildHeaders(opts, where, opts.headers, resource.httpHeaders);
-        const r = await h.httpOpen({ url: source, headers }, opts, deadline);
-        try {
-          h.checkStatus(r.status, where);
-        } catch (err) {
-          r.body.resume();
-          throw err;
-        }
-        h.bindBodyToDeadline(r.body, deadline, where);
-        r.body.once('close', () => deadline.dispose());
-        return r.body;
-      } catch (err) {
-        deadline.dispose();
-        throw err;
-      }
+      const o = await openHttp(resource, source, opts, where);
+      const body = o.body instanceof h.RawResponse ? h.rawToReadable(o.body) : o.body;
+      h.bindBodyToDeadline(body, o.deadline, where);
+      body.once('close', () => o.deadline.dispose());
+      return body;
     }
     case 'tftp': {
       const { openTftp } = await import(/* webpackMode: "eager" */ './tftp.js');
@@ -134,6 +121,30 @@ async function openRaw(resource: Resource, source: string, opts: FetchOptions): 
           ? `${where}: not a URL (no scheme); supported schemes: ${SUPPORTED_SCHEMES.join(', ')}`
           : `${where}: unsupported source scheme "${scheme}"; supported schemes: ${SUPPORTED_SCHEMES.join(', ')}`,
       );
+  }
+}
+
+/**
+ * GETs an http(s) resource with Ignition's headers and retry loop; the status is checked (the body
+ * of a refused response is drained). The caller binds the body to the deadline and disposes it.
+ */
+async function openHttp(resource: Resource, source: string, opts: FetchOptions, where: string) {
+  const h = await import(/* webpackMode: "eager" */ './http.js');
+  const { Deadline } = await import(/* webpackMode: "eager" */ './deadline.js');
+  const deadline = new Deadline(opts.httpTotal, opts.signal);
+  try {
+    const headers = h.buildHeaders(opts, where, opts.headers, resource.httpHeaders);
+    const r = await h.httpOpenAny({ url: source, headers }, opts, deadline);
+    try {
+      h.checkStatus(r.status, where);
+    } catch (err) {
+      r.body.resume();
+      throw err;
+    }
+    return { body: r.body, deadline };
+  } catch (err) {
+    deadline.dispose();
+    throw err;
   }
 }
 
@@ -228,22 +239,84 @@ export async function fetchResource(resource: Resource, opts: FetchOptions = {})
  * (FetchError naming the URL, or whatever the sink threw) otherwise. This is openResource without
  * the stream plumbing (a verifying Transform, a PassThrough and an async iterator per chunk): the
  * files stage writes 200 MiB of remote contents through it with one event per socket read. The
- * sink owns each chunk it is given (streams never reuse a pushed buffer). When it returns a
- * promise, reading pauses until that settles (backpressure); a rejection ends the fetch.
- * A sink writing to a temporary file must rename it only after the promise resolved.
+ * sink owns each chunk it is given, unless `how.borrowed` says it takes borrowed views: plain-http
+ * bodies (the raw client, http1.ts) then arrive as views of the shared socket read buffer, marked
+ * by the sink's second argument (true), and valid only until the sink returns (copy to keep).
+ * When the sink returns a promise, reading pauses until that settles (backpressure); a rejection
+ * ends the fetch. A sink writing to a temporary file must rename it only after the promise resolved.
  */
-export async function streamResource(resource: Resource, opts: FetchOptions, sink: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+export async function streamResource(
+  resource: Resource,
+  opts: FetchOptions,
+  sink: (chunk: Buffer, borrowed?: boolean) => void | Promise<void>,
+  how: { borrowed?: boolean } = {},
+): Promise<void> {
   const p = prepare(resource);
   if (!p) return;
-  if (schemeOf(p.source) === 'data') {
+  const scheme = schemeOf(p.source);
+  if (scheme === 'data') {
     // In memory already: decoded, decompressed and verified before the sink sees a byte.
     const buf = decompressBuffer(decodeData(p.source, p.where), p.compression, p.where);
     verifyBuffer(buf, p.expected, p.where);
     if (buf.length) sink(buf);
     return;
   }
+  if ((scheme === 'http' || scheme === 'https') && p.compression === '') {
+    const h = await import(/* webpackMode: "eager" */ './http.js');
+    const o = await openHttp(resource, p.source, opts, p.where);
+    if (o.body instanceof h.RawResponse) {
+      // The raw client: each socket read is hashed and handed to the sink straight from the shared
+      // read buffer (copied first unless the sink takes borrowed views).
+      try {
+        await pipeRaw(h, o.body, o.deadline, p, sink, how.borrowed === true);
+      } finally {
+        o.deadline.dispose();
+      }
+      return;
+    }
+    h.bindBodyToDeadline(o.body, o.deadline, p.where);
+    o.body.once('close', () => o.deadline.dispose());
+    return pump(o.body, undefined, p, sink);
+  }
   const raw = await openRaw(resource, p.source, opts);
-  const gunzip = decompressStream(p.compression);
+  return pump(raw, decompressStream(p.compression), p, sink);
+}
+
+async function pipeRaw(
+  h: typeof import('./http.js'),
+  res: import('./http.js').RawResponse,
+  deadline: import('./deadline.js').Deadline,
+  p: Prepared,
+  sink: (chunk: Buffer, borrowed?: boolean) => void | Promise<void>,
+  borrowed: boolean,
+): Promise<void> {
+  const hash = p.expected ? createHash(p.expected.algorithm) : undefined;
+  // What the sink threw or rejected with is passed on as it is (a full disk is not a fetch error).
+  let sinkError: { e: unknown } | undefined;
+  try {
+    await h.pipeRawBody(res, deadline, p.where, (view) => {
+      hash?.update(view);
+      let r;
+      try {
+        r = borrowed ? sink(view, true) : sink(Buffer.from(view));
+      } catch (e) {
+        sinkError = { e };
+        throw e;
+      }
+      if (r) return r.catch((e: unknown) => Promise.reject((sinkError = { e }).e));
+    });
+  } catch (err) {
+    if (sinkError && err === sinkError.e) throw err;
+    throw err instanceof FetchError ? err : new FetchError(`${p.where}: ${describeCause(err)}`, { cause: err });
+  }
+  if (hash) {
+    const got = hash.digest('hex');
+    if (got !== p.expected!.hex) throw hashMismatch(p.where, p.expected!, got);
+  }
+}
+
+/** streamResource over a Readable (node:http's body, tftp, s3, gs, oem), optionally gunzipped. */
+async function pump(raw: Readable, gunzip: Transform | undefined, p: Prepared, sink: (chunk: Buffer) => void | Promise<void>): Promise<void> {
   const src: Readable = gunzip ?? raw;
   const expected = p.expected;
   const hash = expected ? createHash(expected.algorithm) : undefined;

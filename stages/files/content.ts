@@ -45,10 +45,12 @@ export async function streamToFile(cfg: StageContextConfig, res: Resource, file:
       const src = await cfg.open(res, opts);
       for await (const chunk of src) writeAllSync(fd, chunk as Buffer);
     } else {
-      // Each chunk hashed as it arrives (this thread) and written by libuv's thread pool (the
-      // other core) in batches; resolves only once the hash matched and every byte is written.
+      // Each chunk hashed as it arrives (this thread) and written; resolves only once the hash
+      // matched and every byte is written. Plain-http bodies come as borrowed views of the socket's
+      // read buffer and are written at once, while still in the CPU cache; other sources' chunks
+      // may go out through libuv's thread pool in batches.
       const writer = (w = new FdWriter(fd));
-      await streamResource(res, opts, (chunk) => writer.push(chunk));
+      await streamResource(res, opts, (chunk, borrowed) => writer.push(chunk, borrowed === true), { borrowed: true });
       await writer.end();
     }
     if (cfg.fsync) fsyncSync(fd);
@@ -83,9 +85,10 @@ class FdWriter {
 
   constructor(private readonly fd: number) {}
 
-  push(chunk: Buffer): Promise<void> | undefined {
+  /** `borrowed`: the chunk is only valid during this call (written now, or copied if writes queue). */
+  push(chunk: Buffer, borrowed = false): Promise<void> | undefined {
     if (this.error !== undefined) return Promise.reject(this.error);
-    if (!this.busy && this.written + chunk.length <= FdWriter.SYNC_UP_TO) {
+    if (!this.busy && (borrowed || this.written + chunk.length <= FdWriter.SYNC_UP_TO)) {
       // The first bytes of a file (all of a small one) are written at once: a thread-pool round
       // trip per small file costs more than the write itself.
       writeAllSync(this.fd, chunk);
@@ -93,7 +96,7 @@ class FdWriter {
       return undefined;
     }
     this.written += chunk.length;
-    this.queued.push(chunk);
+    this.queued.push(borrowed ? Buffer.from(chunk) : chunk);
     this.queuedBytes += chunk.length;
     if (!this.busy) this.flush();
     return this.queuedBytes > FdWriter.HIGH_WATER ? this.settled() : undefined;
