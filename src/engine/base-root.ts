@@ -3,7 +3,7 @@
 // `kindling apply --image` (no /usr) or an empty directory given to `kindling apply --root` gets
 // the same here, so that users and groups in a config extend what a real node has. Files that
 // already exist are never touched.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const BASE_FILES: ReadonlyArray<{ name: string; mode: number; text: string }> = [
@@ -64,6 +64,16 @@ ENCRYPT_METHOD  SHA512
 ` },
 ];
 
+/**
+ * What `systemd-tmpfiles --create baselayout-home.conf` makes (flatcar/baselayout), which the
+ * initrd's setup-root runs before Ignition: core's home and ~/.ssh, where Ignition then writes
+ * core's SSH keys as core (it could not create them itself in a root-owned /home).
+ */
+const BASE_HOME: ReadonlyArray<{ path: string; mode: number; uid: number; gid: number }> = [
+  { path: 'home/core', mode: 0o755, uid: 500, gid: 500 },
+  { path: 'home/core/.ssh', mode: 0o700, uid: 500, gid: 500 },
+];
+
 /** Seeds ROOT/etc with Flatcar's base accounts when ROOT/etc/passwd is missing; returns what it wrote. */
 export function seedBaseAccounts(root: string): string[] {
   const etc = join(root, 'etc');
@@ -75,6 +85,18 @@ export function seedBaseAccounts(root: string): string[] {
     if (existsSync(p)) continue;
     writeFileSync(p, f.text, { mode: f.mode, flag: 'wx' });
     written.push(`/etc/${f.name}`);
+  }
+  for (const d of BASE_HOME) {
+    const p = join(root, d.path);
+    if (existsSync(p)) continue;
+    mkdirSync(p, { recursive: true, mode: 0o755 });
+    chmodSync(p, d.mode);
+    try {
+      chownSync(p, d.uid, d.gid);
+    } catch {
+      // Not root (`kindling plan`, `kindling apply` as a user): the directory stays ours.
+    }
+    written.push(`/${d.path}`);
   }
   return written;
 }
