@@ -6,11 +6,11 @@ import { planNodes } from './nodes.js';
 import { planResult } from './result.js';
 import type { FilesPlan } from './types.js';
 import { planUnits } from './units.js';
-import { planHomeMountpoints, planPasswd } from './users.js';
+import { planPasswd } from './users.js';
 
 export async function buildPlan(cfg: StageContextConfig): Promise<FilesPlan> {
   const warnings: string[] = [];
-  const ops = [...(await planPasswd(cfg)), ...planHomeMountpoints(cfg), ...(await planNodes(cfg)), ...planUnits(cfg), planResult(cfg)];
+  const ops = [...(await planPasswd(cfg)), ...(await planNodes(cfg)), ...planUnits(cfg), planResult(cfg)];
   if (cfg.unprivileged) warnings.push('not running as root: ownership that only root can set will be reported, not applied');
   return { stage: 'files', ops, warnings };
 }

@@ -95,6 +95,10 @@ export async function planPasswd(cfg: StageContextConfig): Promise<FilesOp[]> {
       summary: `${exists ? 'modify' : 'add'} user ${u.name}${u.uid !== undefined ? ` (uid ${u.uid})` : ''}`,
       details: { name: u.name, tool, args: userArgs(root, u, exists) },
     });
+    // Ignition's ensureUsers: EnsureUser, ModifyHomeDirPermissions, SetPasswordHash,
+    // AuthorizeSSHKeys. The keys are written as the user, so mount-point directories in the home
+    // must be the user's first.
+    if (cfg.createdMountDirs.length > 0) ops.push(homeMountpointsOp(cfg, u.name, i));
     if (u.passwordHash !== undefined) {
       // Ignition sets the hash a second time with usermod right after creating the user.
       ops.push({
@@ -117,24 +121,17 @@ export async function planPasswd(cfg: StageContextConfig): Promise<FilesOp[]> {
 }
 
 /**
- * One operation per user when the mount stage created directories for mount points: once the user
- * exists, those inside its home go to the user with mode 0700 (stages/mountpoint-dirs.ts says why).
- * Which ones is decided at apply time, when the home directory is known.
+ * The operation for a user when the mount stage created directories for mount points: once the
+ * user exists, those inside its home go to the user with mode 0700 (stages/mountpoint-dirs.ts says
+ * why). Which ones is decided at apply time, when the home directory is known.
  */
-export function planHomeMountpoints(cfg: StageContextConfig): FilesOp[] {
-  if (cfg.createdMountDirs.length === 0) return [];
-  return (cfg.config.passwd?.users ?? []).flatMap((u, i) =>
-    u.shouldExist === false
-      ? []
-      : [
-          {
-            kind: 'user.home-mountpoints' as const,
-            pointer: `/passwd/users/${i}`,
-            summary: `give directories created for mount points in ${u.name}'s home to ${u.name} (0700)`,
-            details: { name: u.name, candidates: cfg.createdMountDirs },
-          },
-        ],
-  );
+function homeMountpointsOp(cfg: StageContextConfig, name: string, i: number): FilesOp {
+  return {
+    kind: 'user.home-mountpoints',
+    pointer: `/passwd/users/${i}`,
+    summary: `give directories created for mount points in ${name}'s home to ${name} (0700)`,
+    details: { name, candidates: cfg.createdMountDirs },
+  };
 }
 
 export async function applyHomeMountpoints(cfg: StageContextConfig, op: FilesOp): Promise<void> {
