@@ -119,6 +119,8 @@ export interface BootOptions {
   append?: string;
   until?: string;
   metadataPort?: number;
+  /** boot.sh --lan-port: QEMU's default user network, 10.0.2.100:PORT reaching 127.0.0.1:PORT. */
+  lanPort?: number;
   timeoutSec?: number;
   serial: string;
 }
@@ -138,6 +140,7 @@ export async function boot(o: BootOptions): Promise<BootResult> {
   if (o.append) args.push('--append', o.append);
   if (o.until) args.push('--until', o.until);
   if (o.metadataPort) args.push('--metadata-port', String(o.metadataPort));
+  if (o.lanPort) args.push('--lan-port', String(o.lanPort));
   // boot.sh enforces the limit itself; this outer one only catches a hung script.
   const r = await run(join(QEMU, 'boot.sh'), args, (timeoutSec + 60) * 1000);
   const text = existsSync(o.serial) ? readFileSync(o.serial, 'utf8') : '';
@@ -211,7 +214,7 @@ export interface GuestServer {
   close(): Promise<void>;
 }
 
-/** Serves `body` at `path` (404 elsewhere) on 127.0.0.1, for boot.sh --metadata-port. */
+/** Serves `body` at `path` (404 elsewhere) on 127.0.0.1, for boot.sh --metadata-port/--lan-port. */
 export async function serveToGuest(path: string, contentType: string, body: string | Buffer): Promise<GuestServer> {
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {

@@ -1,4 +1,4 @@
-// Two Flatcar boot paths under QEMU (TCG), three boots in all:
+// Three Flatcar boot paths under QEMU (TCG), four boots in all:
 //   (f) the config is only config.ign on the OEM partition (no fw_cfg, no URL): the initrd mounts
 //       the partition on /oem, its config.ign is the user config and base/base.ign a base config;
 //       the config names a remote file, so fetch-offline raises the neednet flag and the network
@@ -10,10 +10,16 @@
 //       (QEMU runs with -no-reboot, so it exits); boot.sh then plays GRUB and boots the disk again
 //       with the arguments from grub.cfg; the second boot finds them satisfied, does not reboot,
 //       and provisions.
+//   (j) a disk with no OEM partition at all, and the config only at ignition.config.url on the
+//       LAN with ip=dhcp: kindling-oem finds nothing and stays out of the way; fetch-offline raises
+//       the neednet flag for the URL, the network comes up with a DHCP lease from QEMU's user
+//       network (the .network file systemd-network-generator made from ip=dhcp, networkd's own
+//       DHCP client), and the fetch stage gets the config from a server on the host's loopback.
 // Skipped (with the reason) when not root or QEMU/dracut are missing; KINDLING_SKIP_QEMU=1 skips.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boot, buildInitramfs, cleanWork, FIXTURES, type GuestServer, inspect, makeImage, missingPrerequisite, readOemFile, serveToGuest, WORK } from './harness.js';
+import { boot, buildInitramfs, cleanWork, FIXTURES, type GuestServer, inspect, makeImage, missingPrerequisite, readOemFile, run, serveToGuest, WORK } from './harness.js';
 
 const skip = missingPrerequisite();
 const BOOT_TEST_MS = 420_000;
@@ -137,4 +143,71 @@ describe.skipIf(skip !== undefined)(`QEMU boots: OEM partition, ip=, kernelArgum
     },
     2 * BOOT_TEST_MS,
   );
+
+  describe('(j) with a config server on the LAN', () => {
+    let server: GuestServer;
+    beforeAll(async () => {
+      server = await serveToGuest('/kindling/config.ign', 'application/json', readFileSync(join(FIXTURES, 'over-dhcp.ign')));
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it(
+      '(j) no OEM partition; ip=dhcp and ignition.config.url: DHCP in the initrd, the config fetched, provisioned',
+      async () => {
+        const disk = await makeImage('no-oem-dhcp.img');
+        // No OEM partition: delete partition 6 and zero where its btrfs was (the superblock at
+        // 64 KiB), so that no OEM label is left anywhere on the disk.
+        const del = await run('bash', ['-c', `set -euo pipefail
+first=$(sgdisk -i 6 "$1" | sed -n 's/^First sector: \\([0-9]*\\).*/\\1/p')
+[[ -n $first ]]
+sgdisk -d 6 "$1" >/dev/null
+dd if=/dev/zero of="$1" bs=512 seek="$first" count=2048 conv=notrunc status=none`, 'no-oem', disk], 60_000);
+        expect(del.code, del.stderr).toBe(0);
+        let s = await inspect(disk);
+        expect(s.partitions.map((p) => p.label)).not.toContain('OEM');
+
+        const url = `http://10.0.2.100:${server.port}/kindling/config.ign`;
+        const r = await boot({
+          initrd,
+          disk,
+          // No fw_cfg config; the metal platform reads ignition.config.url.
+          lanPort: server.port,
+          append: `ignition.platform.id=metal ip=dhcp ignition.config.url=${url}`,
+          serial: join(WORK, 'j-no-oem-dhcp.console'),
+          until: EMERGENCY,
+        });
+        const oemLines = r.console.match(/kindling-oem: [^\r\n]*/g) ?? [];
+        console.log(`(j) switch-root at ${r.switchRootSec} s kernel time, wall ${(r.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(r.stageMs)}, requests ${JSON.stringify(server.requests)}, kindling-oem said ${JSON.stringify(oemLines)}`);
+        expect(r.console).not.toMatch(/KINDLING: first-boot provisioning FAILED/);
+        // kindling-oem: one informational line, no error, its unit did not fail.
+        expect(oemLines).toEqual(['kindling-oem: no OEM partition; no OEM config']);
+        expect(r.console).not.toMatch(/Failed to start kindling-oem|kindling-oem\.service: (Main process exited|Failed)/);
+        // The URL is known offline but needs the network: fetch-offline raised the flag, fetch ran.
+        for (const stage of ['fetch-offline', 'fetch', 'kargs', 'disks', 'mount', 'files', 'umount']) {
+          expect(r.stageMs, `stage ${stage} ran and succeeded`).toHaveProperty(stage);
+        }
+        // The network as ip=dhcp configured it (systemd-network-generator's file, not Kindling's
+        // fallback), with a lease from QEMU's DHCP server.
+        const how = /kindling-network: starting systemd-networkd \(([^)]*)\)/.exec(r.console)?.[1] ?? '';
+        const addrs = /kindling-network: online: ([^\r\n]*)/.exec(r.console)?.[1] ?? '';
+        console.log(`(j) network: ${how}; addresses in the initrd: ${addrs}`);
+        expect(how).toMatch(/^configured by \/run\/systemd\/network\/\S+\.network/);
+        expect(how).not.toContain('zz-kindling-dhcp');
+        expect(addrs).toMatch(/=10\.0\.2\.15\/24/);
+        expect(server.requests).toEqual(['GET /kindling/config.ign']);
+        expect(r.switchRootSec, 'reached the provisioned root').toBeDefined();
+
+        s = await inspect(disk, ['/etc/fetched-over-dhcp']);
+        expect(s.files['/etc/fetched-over-dhcp']).toMatchObject({ type: 'file', content: 'fetched with a DHCP lease\n', mode: '0644' });
+        const keys = Object.entries(s.files).filter(([p, f]) => p.startsWith('/home/core/.ssh/') && f.type === 'file' && f.content?.includes(KEY));
+        expect(keys.length, "core's SSH key").toBeGreaterThan(0);
+        expect(s.root!.end, 'ROOT grown').toBe(s.lastUsable);
+        expect(s.partitions.map((p) => p.label)).not.toContain('OEM');
+        expect(s.firstBootStamp).toBe(false);
+      },
+      BOOT_TEST_MS,
+    );
+  });
 });
