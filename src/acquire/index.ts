@@ -10,7 +10,7 @@
 //   4. render (merge/replace children) and validate
 // The fetch stages write the rendered USER config to the cache (as Ignition does); every stage
 // then runs with merge(base, cached user config).
-import { mergeConfigs, parseConfig, emptyConfig, validateConfig } from '../config/index.js';
+import { mergeConfigs, parseConfigAsync, emptyConfig, validateConfig } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { KindlingError, formatError } from '../errors.js';
 import { displayUrl, fetchResource, FetchError, needsNetwork } from '../resources/index.js';
@@ -49,10 +49,10 @@ export interface AcquiredConfig {
 }
 
 /** Step 1, also run by every later stage. Records {base, system} in the state on success. */
-export function acquireBaseConfig(env: AcquireEnv, platform: string, state: IgnitionState): Config {
+export async function acquireBaseConfig(env: AcquireEnv, platform: string, state: IgnitionState): Promise<Config> {
   let r;
   try {
-    r = loadBaseConfig(env, platform);
+    r = await loadBaseConfig(env, platform);
   } catch (err) {
     throw new KindlingError(err instanceof KindlingError ? err.kind : 'platform', `failed to acquire system base config: ${formatError(err)}`, {
       entries: err instanceof KindlingError ? err.entries : [],
@@ -63,7 +63,7 @@ export function acquireBaseConfig(env: AcquireEnv, platform: string, state: Igni
   return r.config;
 }
 
-function parseUser(data: Buffer | null, source: string, env: AcquireEnv): { config: Config; emptyBecause?: string } {
+async function parseUser(data: Buffer | null, source: string, env: AcquireEnv): Promise<{ config: Config; emptyBecause?: string }> {
   const kind = classifyUserData(data);
   if (kind !== 'config') {
     const why = describeSkipped(kind, source);
@@ -71,7 +71,7 @@ function parseUser(data: Buffer | null, source: string, env: AcquireEnv): { conf
     return { config: emptyConfig(), emptyBecause: why };
   }
   try {
-    const r = parseConfig(data!);
+    const r = await parseConfigAsync(data!);
     for (const w of r.report) env.log.warn(`${source}: ${w.message}`);
     return { config: r.config };
   } catch (err) {
@@ -170,7 +170,7 @@ export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConf
   }
   // 3. As in Ignition, "no config" (ErrEmpty: empty, cloud-config, script) is not recorded in the
   // state file; a config is recorded once it parsed (checked against Ignition 2.14 on metal).
-  const { config, emptyBecause } = parseUser(data, what, o.env);
+  const { config, emptyBecause } = await parseUser(data, what, o.env);
   if (emptyBecause === undefined) recordFetched(o.state, { kind: 'user', source, referenced: false });
   // 4.
   const rendered = await renderConfig(config, {

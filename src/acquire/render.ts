@@ -11,7 +11,7 @@
 // Fetching is the resources layer's fetchResource (verification, decompression, Ignition's headers,
 // retries and timeouts); CA bundles (security.tls.certificateAuthorities) are fetched the same way
 // and passed on as PEM text.
-import { mergeConfigs, parseConfig } from '../config/index.js';
+import { mergeConfigs, parseConfigAsync } from '../config/index.js';
 import type { Config, Resource } from '../config/types.js';
 import { KindlingError, formatError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -83,7 +83,7 @@ async function fetchReferenced(ref: Resource, pointer: string, settings: Config,
   }
   let parsed;
   try {
-    parsed = parseConfig(raw);
+    parsed = await parseConfigAsync(raw);
   } catch (err) {
     throw new KindlingError(err instanceof KindlingError ? err.kind : 'config-invalid', `the referenced config at ${pointer}: ${formatError(err)}`, {
       entries: err instanceof KindlingError ? err.entries : [],

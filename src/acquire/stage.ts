@@ -92,7 +92,7 @@ export function makeFetchStage(name: Extract<StageName, 'fetch' | 'fetch-offline
       const o = (ctx.options ?? {}) as FetchStageOptions;
       const env = o.acquireEnv ?? acquireEnvFrom(process.env, { log: ctx.log });
       const state = stateFor(ctx);
-      const base = acquireBaseConfig(env, ctx.platform, state);
+      const base = await acquireBaseConfig(env, ctx.platform, state);
       try {
         const got = await acquireUserConfig({
           platform: ctx.platform,

@@ -12,7 +12,7 @@
 //    the cloud's user data, as on Flatcar.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { emptyConfig, mergeConfigs, parseConfig } from '../config/index.js';
+import { emptyConfig, mergeConfigs, parseConfigAsync } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { KindlingError, formatError } from '../errors.js';
 import type { AcquireEnv } from './env.js';
@@ -75,10 +75,10 @@ export function collectFragments(env: AcquireEnv, sub: string): Fragment[] {
   return [...chosen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, path]) => ({ name, path }));
 }
 
-function parseFragment(path: string): Config {
+async function parseFragment(path: string): Promise<Config> {
   const raw = readFileSync(path);
   try {
-    return parseConfig(raw).config;
+    return (await parseConfigAsync(raw)).config;
   } catch (err) {
     throw new KindlingError('config-invalid', `base config ${path}: ${formatError(err)}`, {
       entries: err instanceof KindlingError ? err.entries : [],
@@ -94,12 +94,12 @@ export interface BaseConfigResult {
 }
 
 /** Ignition's FetchBaseConfig: base.d, then base.platform.d/PLATFORM (errors there only logged). */
-export function loadBaseConfig(env: AcquireEnv, platform: string): BaseConfigResult {
+export async function loadBaseConfig(env: AcquireEnv, platform: string): Promise<BaseConfigResult> {
   let config = emptyConfig();
   const files: string[] = [];
   for (const f of collectFragments(env, 'base.d')) {
     env.log.info(`reading system config file "${f.path}"`);
-    config = mergeConfigs(config, parseFragment(f.path));
+    config = mergeConfigs(config, await parseFragment(f.path));
     files.push(f.path);
   }
   try {
@@ -107,7 +107,7 @@ export function loadBaseConfig(env: AcquireEnv, platform: string): BaseConfigRes
     const pf: string[] = [];
     for (const f of collectFragments(env, join('base.platform.d', platform))) {
       env.log.info(`reading system config file "${f.path}"`);
-      platformConfig = mergeConfigs(platformConfig, parseFragment(f.path));
+      platformConfig = mergeConfigs(platformConfig, await parseFragment(f.path));
       pf.push(f.path);
     }
     config = mergeConfigs(config, platformConfig);

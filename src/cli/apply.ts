@@ -21,7 +21,7 @@ export async function runApply(argv: string[]): Promise<number> {
     throw new KindlingError('usage', 'usage: kindling apply CONFIG --root DIR | --image FILE [--size 8G]');
   }
   setLogger(createLogger({ level: flags.booleans.quiet ? 'warn' : 'info' }));
-  const loaded = loadConfig(origin);
+  const loaded = await loadConfig(origin);
   for (const w of loaded.report) process.stderr.write(`warning: ${w.message}${w.location ? ` at ${w.location.pointer || '/'}` : ''}\n`);
 
   if (image) return applyToImage(loaded, image, flags.values.size, flags.booleans.json ?? false);

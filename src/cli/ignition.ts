@@ -141,9 +141,9 @@ export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): 
     const stage = getStage(stageName);
     if (!fetching) {
       // Every later stage: the system base configs under the cached user config.
-      const base = acquireBaseConfig(env, platform, state);
+      const base = await acquireBaseConfig(env, platform, state);
       // Validated again unless the stamp our fetch stage wrote vouches for these exact bytes.
-      const cached = loadCachedConfig(ctx.configCache);
+      const cached = await loadCachedConfig(ctx.configCache);
       if (cached.trusted) ctx.log.debug(`config cache ${ctx.configCache} matches the stamp of the fetch stage: not validated again`);
       ctx.config = fullConfig(base, cached.config);
     }

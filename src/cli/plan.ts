@@ -20,7 +20,7 @@ export async function runPlan(argv: string[]): Promise<number> {
   const flags = parseFlags(argv, { booleans: ['json', 'fetch'], strings: ['root'], lists: ['disk'], interspersed: true });
   const origin = flags.rest[0];
   if (!origin || flags.rest.length > 1) throw new KindlingError('usage', 'usage: kindling plan CONFIG [--disk DEVICE=IMAGE_OR_SIZE ...] [--root DIR] [--json] [--fetch]');
-  const loaded = loadConfig(origin);
+  const loaded = await loadConfig(origin);
   const warnings: ReportEntry[] = [...loaded.report];
   if (flags.booleans.fetch) {
     // --fetch: resolve ignition.config.merge/replace exactly as the fetch stage does, so the plan

@@ -5,7 +5,7 @@
 // Only the config engine is loaded here: no HTTP stack, no process runner, so it starts fast.
 import { readFileSync } from 'node:fs';
 import { KindlingError, type ReportEntry } from '../errors.js';
-import { parseConfig } from '../config/index.js';
+import { parseConfigAsync } from '../config/index.js';
 
 const USAGE = 'Usage: kindling validate [--json] CONFIG|-\n';
 
@@ -52,7 +52,7 @@ export async function runValidate(argv: string[]): Promise<number> {
   let version: string | undefined;
   let problem: string | undefined;
   try {
-    const res = parseConfig(text);
+    const res = await parseConfigAsync(text);
     entries = res.report;
     valid = true;
     version = res.sourceVersion;

@@ -5,13 +5,17 @@
 //   not JSON                        -> "config is not valid" + the syntax error's line/column
 //   ignition.version not semver     -> "invalid config version (couldn't parse)"
 //   1.x / 2.x                       -> translateLegacy, then the 3.x steps below
+//
+// The 1.x/2.x translators (./legacy/) are not loaded with this module: a 3.x config, what nearly
+// every boot carries, never initialises them (docs/startup.md). parseConfigAsync loads them when
+// the text turns out to need them; the synchronous parseConfig handles 3.x, and 1.x/2.x only once
+// loadLegacyTranslators() has resolved (tests and tools that parse many configs in a loop).
 //   version not supported           -> "unsupported config version"
 //   JSON types wrong for the spec   -> "config is not valid" + Go-style type errors
 //   semantic rules fail             -> "config is not valid" + every error (and warnings)
 import { KindlingError, toPointer, type ConfigLocation, type ReportEntry } from '../errors.js';
 import { byPosition, decodeDocument, dropNulls } from './decode.js';
 import { JsonSyntaxError, parseJson, type JsonValue, type ParsedJson, type Position } from './json/parse.js';
-import { translateLegacy } from './legacy/index.js';
 import { mergeConfigs as mergeConfigTrees } from './merge.js';
 import { minorOf, type SpecVersion } from './schema/spec.js';
 import type { Config } from './types.js';
@@ -39,10 +43,43 @@ export const ERR_INVALID = 'config is not valid';
 export const ERR_INVALID_VERSION = "invalid config version (couldn't parse)";
 export const ERR_UNKNOWN_VERSION = 'unsupported config version';
 
+type LegacyModule = typeof import('./legacy/index.js');
+let legacy: LegacyModule | undefined;
+
+/**
+ * Loads the spec 1.x/2.x translators. Eager import: the code is inside the one bundle file, but
+ * its modules are initialised only when this runs. Set KINDLING_DEBUG_MODULES=1 to see when.
+ */
+export async function loadLegacyTranslators(): Promise<void> {
+  legacy ??= await import(/* webpackMode: "eager" */ './legacy/index.js');
+}
+
+/** Thrown by the synchronous parseConfig for a 1.x/2.x config before loadLegacyTranslators(). */
+export class LegacyTranslatorsNotLoaded extends Error {
+  constructor(readonly declared: string) {
+    super(`internal error: a spec ${declared} config needs the 1.x/2.x translators; parse it with parseConfigAsync (or await loadLegacyTranslators() first)`);
+  }
+}
+
 /**
  * Parse config text of any supported version, validate it (schema and semantic rules), and
  * translate it to the newest spec. Throws KindlingError (kind config-syntax, config-version or
  * config-invalid) whose entries carry every error with JSON pointer, line and column.
+ * Loads the 1.x/2.x translators when (and only when) the text declares such a version.
+ */
+export async function parseConfigAsync(text: string | Uint8Array, opts: ParseOptions = {}): Promise<ParseResult> {
+  try {
+    return parseConfig(text, opts);
+  } catch (err) {
+    if (!(err instanceof LegacyTranslatorsNotLoaded)) throw err;
+  }
+  await loadLegacyTranslators();
+  return parseConfig(text, opts);
+}
+
+/**
+ * parseConfig, synchronously: any 3.x config; a 1.x/2.x one only after loadLegacyTranslators()
+ * resolved (else LegacyTranslatorsNotLoaded). Errors as parseConfigAsync.
  */
 export function parseConfig(text: string | Uint8Array, opts: ParseOptions = {}): ParseResult {
   const str = typeof text === 'string' ? text : new TextDecoder().decode(text);
@@ -204,7 +241,8 @@ export function translateToNewest(config: Config, spec: SpecVersion): Config {
 }
 
 function parseLegacy(text: string, declared: string): ParseResult {
-  const translated = translateLegacy(JSON.parse(text), declared);
+  if (!legacy) throw new LegacyTranslatorsNotLoaded(declared);
+  const translated = legacy.translateLegacy(JSON.parse(text), declared);
   const result = parseConfig(JSON.stringify(translated));
   return { ...result, sourceVersion: declared };
 }

@@ -3,7 +3,7 @@
 // a dry-run must not reach the network by surprise.
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { parseConfig } from '../config/index.js';
+import { parseConfigAsync } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { formatError, KindlingError, type ReportEntry } from '../errors.js';
 import { KINDLING_VERSION } from '../version.js';
@@ -24,8 +24,8 @@ export function readConfigText(origin: string): Buffer {
   }
 }
 
-export function loadConfig(origin: string): LoadedConfig {
-  const { config, sourceVersion, report } = parseConfig(readConfigText(origin));
+export async function loadConfig(origin: string): Promise<LoadedConfig> {
+  const { config, sourceVersion, report } = await parseConfigAsync(readConfigText(origin));
   return { config, sourceVersion, report, origin };
 }
 
@@ -52,7 +52,7 @@ export function childConfigReferences(config: Config): Array<[string, string]> {
 // the cache (plain JSON.parse) only when the stamp is ours, from this very version, and the hash
 // of the bytes it read matches; anything else — no stamp (Ignition or another tool wrote the
 // cache), a cache edited or truncated after the fact, a stamp from another version, a stamp that
-// does not parse — goes through parseConfig exactly as before, so a bad cache still fails closed.
+// does not parse — goes through parseConfigAsync exactly as before, so a bad cache still fails closed.
 // The stamp guards against accidents, not against an attacker: whoever can write /run as root can
 // rewrite both files, as they could replace the cache before validation or the binary itself.
 
@@ -107,10 +107,10 @@ function stampVouchesFor(cachePath: string, text: Buffer): boolean {
 
 /**
  * The user config from the cache: trusted as written when our stamp vouches for these exact bytes
- * (see above), parsed and validated with parseConfig otherwise. Throws KindlingError (usage) when
+ * (see above), parsed and validated with parseConfigAsync otherwise. Throws KindlingError (usage) when
  * the cache cannot be read and (config-*) when it is not a valid config.
  */
-export function loadCachedConfig(cachePath: string): CachedConfig {
+export async function loadCachedConfig(cachePath: string): Promise<CachedConfig> {
   let text: Buffer;
   try {
     text = readFileSync(cachePath);
@@ -126,7 +126,7 @@ export function loadCachedConfig(cachePath: string): CachedConfig {
     }
   }
   try {
-    return { config: parseConfig(text).config, trusted: false };
+    return { config: (await parseConfigAsync(text)).config, trusted: false };
   } catch (err) {
     throw new KindlingError('config-invalid', `failed to parse cached config ${cachePath}: ${formatError(err)}`, { cause: err });
   }

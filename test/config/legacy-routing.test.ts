@@ -13,7 +13,9 @@ vi.mock('../../src/config/legacy/index.js', () => ({
   },
 }));
 
-const { parseConfig } = await import('../../src/config/index.js');
+const { parseConfig, loadLegacyTranslators } = await import('../../src/config/index.js');
+// The translators load on demand (the synchronous parseConfig needs them loaded first).
+await loadLegacyTranslators();
 
 describe('legacy configs', () => {
   beforeEach(() => {

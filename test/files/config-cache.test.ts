@@ -37,35 +37,35 @@ describe('the trusted cache gives the config the validating parse gives', () => 
     expect(compared).toBeGreaterThan(500);
   });
 
-  it('loadCachedConfig trusts only a matching stamp of this version', () => {
+  it('loadCachedConfig trusts only a matching stamp of this version', async () => {
     const dir = tempDir();
     const cache = path.join(dir, 'ignition.json');
     // Valid JSON, invalid config: a relative path. Only a validating parse notices.
     const bad = JSON.stringify({ ignition: { version: '3.6.0' }, storage: { files: [{ path: 'relative/x' }] } });
     writeFileSync(cache, bad);
-    expect(() => loadCachedConfig(cache)).toThrow(/failed to parse cached config/);
+    await expect(loadCachedConfig(cache)).rejects.toThrow(/failed to parse cached config/);
     // A stamp written for this very text vouches for it (that is the contract: only our fetch
     // stage stamps, and only what it validated).
     expect(writeCacheStamp(cache, bad)).toBe(true);
-    expect(loadCachedConfig(cache).trusted).toBe(true);
+    expect((await loadCachedConfig(cache)).trusted).toBe(true);
     // One byte changed after stamping: validated again.
     writeFileSync(cache, bad.replace('relative/x', 'relative/y'));
-    expect(() => loadCachedConfig(cache)).toThrow(/failed to parse cached config/);
+    await expect(loadCachedConfig(cache)).rejects.toThrow(/failed to parse cached config/);
     const good = JSON.stringify({ ignition: { version: '3.6.0' }, storage: { files: [{ path: '/x' }] } });
     writeFileSync(cache, good);
-    expect(loadCachedConfig(cache)).toEqual({ config: JSON.parse(good), trusted: false });
+    expect(await loadCachedConfig(cache)).toEqual({ config: JSON.parse(good), trusted: false });
     writeCacheStamp(cache, good);
-    expect(loadCachedConfig(cache)).toEqual({ config: JSON.parse(good), trusted: true });
+    expect(await loadCachedConfig(cache)).toEqual({ config: JSON.parse(good), trusted: true });
     // Another version's stamp, a garbled stamp: not trusted, still loaded.
     const stamp = JSON.parse(readFileSync(cacheStampPath(cache), 'utf8')) as Record<string, unknown>;
     writeFileSync(cacheStampPath(cache), JSON.stringify({ ...stamp, version: '0.0.0-other' }));
-    expect(loadCachedConfig(cache).trusted).toBe(false);
+    expect((await loadCachedConfig(cache)).trusted).toBe(false);
     writeFileSync(cacheStampPath(cache), '{"writer":');
-    expect(loadCachedConfig(cache).trusted).toBe(false);
+    expect((await loadCachedConfig(cache)).trusted).toBe(false);
     rmSync(cacheStampPath(cache));
-    expect(loadCachedConfig(cache).trusted).toBe(false);
+    expect((await loadCachedConfig(cache)).trusted).toBe(false);
     rmSync(cache);
-    expect(() => loadCachedConfig(cache)).toThrow(/couldn't read the config cache/);
+    await expect(loadCachedConfig(cache)).rejects.toThrow(/couldn't read the config cache/);
   });
 });
 

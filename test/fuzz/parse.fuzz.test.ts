@@ -5,10 +5,13 @@
 // Fixed seed, bounded run count; the whole file stays well under 30 s.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../../src/config/index.js';
+import { loadLegacyTranslators, parseConfig } from '../../src/config/index.js';
 import { translateLegacy } from '../../src/config/legacy/index.js';
 import { KindlingError } from '../../src/errors.js';
 import { MUTATIONS, MUTATION_NAMES, Rng, validConfig, VERSIONS } from '../differential/validate/generate.js';
+
+// The 1.x/2.x translators load on demand; the synchronous parseConfig needs them loaded first.
+await loadLegacyTranslators();
 
 const SEED = 424242;
 const CONFIG_KINDS = new Set(['config-syntax', 'config-version', 'config-invalid']);

@@ -5,12 +5,15 @@
 // Seeded generator of 1.x/2.x configs plus generic mutations; a few hundred cases.
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../../src/config/index.js';
+import { loadLegacyTranslators, parseConfig } from '../../src/config/index.js';
 import { translateLegacy } from '../../src/config/legacy/index.js';
 import { KindlingError } from '../../src/errors.js';
 import { MUTATIONS, Rng, type Json, type Obj } from '../differential/validate/generate.js';
 import { EXPECTED, KNOWN_ENGINE_BUGS } from '../differential/validate/expected.js';
 import { IGNITION_VALIDATE, judgeFiles } from '../differential/validate/oracle.js';
+
+// The 1.x/2.x translators load on demand; the synchronous parseConfig needs them loaded first.
+await loadLegacyTranslators();
 
 const UNIT = '[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n';
 

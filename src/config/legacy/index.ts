@@ -3,6 +3,7 @@
 // then translated to a spec 3.1.0 document, which the 3.x parser validates like any other.
 // Versions accepted: ignitionVersion 1, and 2.0.0, 2.1.0, 2.2.0, 2.3.0, 2.4.0 (Flatcar's v2_4
 // parser chain; experimental 2.x versions are refused, as there).
+import { writeSync } from 'node:fs';
 import { KindlingError, type ReportEntry } from '../../errors.js';
 import { checkShape, obj, Report, type JsonObject } from './check.js';
 import { checkRules2 } from './rules.js';
@@ -11,6 +12,10 @@ import { translate2to3 } from './to3.js';
 import { translateV1 } from './v1.js';
 
 export { TARGET_VERSION } from './to3.js';
+
+// This module is loaded on demand (loadLegacyTranslators in ../index.ts): a 3.x config must not
+// initialise it. KINDLING_DEBUG_MODULES=1 says when it is (test/config/lazy-legacy.test.ts).
+if (process.env.KINDLING_DEBUG_MODULES) writeSync(2, 'kindling: debug: module config/legacy initialised\n');
 
 /** The 2.x minor version of a declared version, or undefined when Flatcar does not accept it. */
 export function legacyMinor(version: string): number | undefined {
