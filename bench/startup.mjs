@@ -14,9 +14,15 @@
 // With --cpu, each run also reports its CPU time (user + system, from wait4's rusage through a
 // small python3 wrapper, microsecond resolution): on a loaded machine it moves much less than
 // wall time, and its minimum is the best estimate of what the process itself costs.
-// Usage: node bench/startup.mjs [--bin PATH] [--vs PATH] [--runs N] [--json] [--cpu]
+// Usage: node bench/startup.mjs [--bin PATH] [--vs PATH]... [--runs N] [--only REGEX] [--json] [--cpu]
+//                              [--no-cache-too]
 //   --bin  the bundle to measure (default: built from this tree into /tmp/kindling-bench-startup)
-//   --vs   a second bundle measured in the same rounds (e.g. an older build), for before/after
+//   --vs   a second bundle measured in the same rounds (e.g. an older build), for before/after;
+//          repeat it to compare several builds
+//   --only REGEX     measure only the commands whose name matches (node -e 0 always)
+//   --no-cache-too   also the fetch-offline qemu of each bundle with KINDLING_CODE_CACHE=0
+// Runs get a clean environment: NODE_EXTRA_CA_CERTS alone (set on this machine's shells) makes
+// every node start ~40 ms slower (CPU), since node 20 loads those certificates at start-up.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +36,8 @@ const arg = (n, d) => {
 };
 const RUNS = Number(arg('--runs', '30'));
 let bin = arg('--bin');
-const vs = arg('--vs');
+// --vs may be given several times; each bundle is labelled by its position (vs1, vs2, ...).
+const vsList = process.argv.flatMap((a, i) => (a === '--vs' ? [process.argv[i + 1]] : []));
 if (!bin) {
   bin = '/tmp/kindling-bench-startup/kindling';
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--out', bin], { stdio: 'inherit' });
@@ -73,15 +80,26 @@ const stage = (platform, s) => ['-platform', platform, '-stage', s, '-config-cac
 
 /** Commands measured in every round, by name. */
 const cases = [{ name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] }];
-const bundles = vs ? [['kindling', bin], ['kindling (--vs)', vs]] : [['kindling', bin]];
+const bundles = [['kindling', bin], ...vsList.map((b, i) => [vsList.length === 1 ? 'kindling (--vs)' : `vs${i + 1}`, b])];
 for (const [label, b] of bundles) {
   cases.push({ name: `${label} --version`, cmd: b, args: ['--version'], group: '--version' });
   cases.push({ name: `${label} validate`, cmd: b, args: ['validate', small], group: 'validate' });
   cases.push({ name: `${label} fetch-offline qemu`, cmd: b, args: stage('qemu', 'fetch-offline'), group: 'fetch-offline' });
   cases.push({ name: `${label} fetch-offline aws`, cmd: b, args: stage('aws', 'fetch-offline'), group: 'fetch-offline' });
+  // --no-cache-too: the same file with its embedded code cache switched off (what a node of
+  // another version, or one run with V8 flags, pays: the cache is then refused).
+  if (process.argv.includes('--no-cache-too')) {
+    cases.push({ name: `${label} fetch-offline qemu, no cache`, cmd: b, args: stage('qemu', 'fetch-offline'), group: 'fetch-offline', env: { KINDLING_CODE_CACHE: '0' } });
+  }
 }
-if (existsSync(IGNITION_VALIDATE)) cases.push({ name: 'ignition-validate 2.14', cmd: IGNITION_VALIDATE, args: [small], group: 'validate' });
-if (existsSync(IGNITION)) cases.push({ name: 'ignition 2.14 fetch-offline file', cmd: IGNITION, args: stage('file', 'fetch-offline'), group: 'fetch-offline' });
+// --only REGEX keeps the commands whose name matches (node -e 0 is always measured).
+const only = arg('--only');
+if (only) {
+  const re = new RegExp(only);
+  for (let i = cases.length - 1; i > 0; i--) if (!re.test(cases[i].name)) cases.splice(i, 1);
+}
+if (existsSync(IGNITION_VALIDATE) && (!only || new RegExp(only).test('ignition-validate 2.14'))) cases.push({ name: 'ignition-validate 2.14', cmd: IGNITION_VALIDATE, args: [small], group: 'validate' });
+if (existsSync(IGNITION) && (!only || new RegExp(only).test('ignition 2.14 fetch-offline file'))) cases.push({ name: 'ignition 2.14 fetch-offline file', cmd: IGNITION, args: stage('file', 'fetch-offline'), group: 'fetch-offline' });
 
 const CPU = process.argv.includes('--cpu');
 // fork+exec the command, wait4 it, print "wall_ms cpu_ms maxrss_kb" on stderr (exit status kept).
@@ -102,8 +120,8 @@ function measure(c) {
     rmSync(join(work, 'state'), { force: true });
     const t0 = process.hrtime.bigint();
     const p = CPU
-      ? spawn('python3', ['-c', WAIT4, c.cmd, ...c.args], { env, stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn(TIME, ['-f', '%M', c.cmd, ...c.args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      ? spawn('python3', ['-c', WAIT4, c.cmd, ...c.args], { env: { ...env, ...c.env }, stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(TIME, ['-f', '%M', c.cmd, ...c.args], { env: { ...env, ...c.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
     p.on('close', (code) => {

@@ -3,7 +3,8 @@
 // V8 code cache made at initramfs build time by the same node binary. Under QEMU TCG every stage
 // is a fresh node process and compiling the 0.6 MB bundle was half of a stage's start-up cost;
 // with the cache it is mostly gone (docs/boot.md). A cache V8 rejects (another node, other
-// flags) only costs that time back: the bundle is then compiled as usual.
+// flags) only costs that time back: the bundle is then compiled as usual. Without a cache file it
+// uses the one dist/kindling carries (made by the node that built it).
 // Build time: KINDLING_BUNDLE=... node kindling-loader.cjs --make-cache ARGS runs ARGS (module-
 // setup.sh runs a dry-run `plan` that touches every stage's code, then a fetch-offline of the same
 // config from the file platform into a scratch directory) and writes BUNDLE.cache at exit.
@@ -24,13 +25,33 @@ let cachedData;
 try {
   cachedData = fs.readFileSync(cacheFile);
 } catch {
-  // no cache: compile as usual
+  // no cache file: the bundle's own (below), else compile as usual
 }
-// The bundle starts with a #! line, which is only valid at the very start of a script: make it a
-// comment (same length, so positions in stack traces stay right).
-let source = fs.readFileSync(file, 'utf8');
-if (source.startsWith('#!')) source = '//' + source.slice(2);
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+const raw = fs.readFileSync(file);
+let source;
+let options;
+// dist/kindling (scripts/build.mjs): its second line gives the byte offsets of the wrapped bundle
+// source and of its own code cache (base64) in the file; "*/" inside the bundle is stored as "*"
+// NUL. The script name and offsets are the ones the bundle's own loader uses, so that its cache
+// also fits here (V8 keeps those of the run that made a cache).
+const m = /^#![^\n]*\n\/\/kindling-bundle 1 +(\d+) +(\d+) +(\d+) +(\d+) +([01])\n/.exec(raw.toString('latin1', 0, 200));
+if (m) {
+  const [s0, s1, c0, c1] = m.slice(1, 5).map(Number);
+  source = raw.toString('latin1', s0, s1);
+  if (m[5] === '1') source = source.replaceAll('*\0', '*/');
+  if (!cachedData && c1 > c0) cachedData = Buffer.from(raw.toString('latin1', c0, c1), 'base64');
+  const before = raw.toString('latin1', 0, s0);
+  const lineOffset = before.split('\n').length - 1;
+  options = { filename: 'kindling', lineOffset, columnOffset: s0 - (before.lastIndexOf('\n') + 1), cachedData };
+} else {
+  // A plain bundle (older builds): it starts with a #! line, which is only valid at the very start
+  // of a script: make it a comment (same length, so positions in stack traces stay right).
+  source = raw.toString('utf8');
+  if (source.startsWith('#!')) source = '//' + source.slice(2);
+  source = Module.wrap(source);
+  options = { filename: file, cachedData };
+}
+const script = new vm.Script(source, options);
 if (cachedData && script.cachedDataRejected) process.stderr.write(`kindling: code cache ${cacheFile} rejected by V8\n`);
 if (make) process.on('exit', () => fs.writeFileSync(cacheFile, script.createCachedData()));
 

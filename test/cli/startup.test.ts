@@ -1,0 +1,129 @@
+// dist/kindling carries a V8 code cache for its own bundle (scripts/build.mjs, docs/startup.md).
+// These run the built file for real: it is one file that plain node runs; it uses its cache when
+// the node that runs it made it, and does exactly the same work without it (cache disabled, or
+// refused by V8 because of a V8 flag); the initramfs loader (dracut-module/kindling-loader.cjs)
+// reads the same file, with its own cache file or, without one, the file's.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KINDLING, REPO } from './helpers.js';
+
+const LOADER = join(REPO, 'dracut-module', 'kindling-loader.cjs');
+const CONFIG = JSON.stringify({
+  ignition: { version: '3.3.0' },
+  passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStartup test'] }] },
+  storage: { files: [{ path: '/etc/hostname', mode: 420, contents: { source: 'data:,startup' } }] },
+  systemd: { units: [{ name: 'docker.service', enabled: true }] },
+});
+
+let dir: string;
+let n = 0;
+beforeAll(() => {
+  if (!existsSync(KINDLING)) throw new Error(`${KINDLING} is missing: run node scripts/build.mjs first`);
+  dir = mkdtempSync(join(tmpdir(), 'kindling-startup-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `node [nodeArgs] FILE args` in a scratch system (fw_cfg directory with CONFIG). */
+function run(file: string, args: string[], opts: { nodeArgs?: string[]; env?: Record<string, string> } = {}) {
+  const d = join(dir, String(n++));
+  const key = join(d, 'fw_cfg/by_name/opt/org.flatcar-linux/config');
+  mkdirSync(key, { recursive: true });
+  writeFileSync(join(key, 'raw'), CONFIG);
+  writeFileSync(join(key, 'size'), String(CONFIG.length));
+  writeFileSync(join(d, 'cmdline'), 'console=ttyS0\n');
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    IGNITION_KERNEL_CMDLINE_PATH: join(d, 'cmdline'),
+    IGNITION_SYSTEM_CONFIG_DIR: join(d, 'usr'),
+    IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(d, 'run'),
+    IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(d, 'etc'),
+    KINDLING_OEM_DIRS: join(d, 'oem'),
+    KINDLING_NO_MODPROBE: '1',
+    KINDLING_FW_CFG_DIR: join(d, 'fw_cfg'),
+    KINDLING_DEBUG_CODE_CACHE: '1',
+    ...opts.env,
+  };
+  const expanded = args.map((a) => a.replaceAll('$D', d));
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), file, ...expanded], { env, encoding: 'utf8' });
+  return { d, code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const FETCH_OFFLINE = ['-platform', 'qemu', '-stage', 'fetch-offline', '-config-cache', '$D/config.json', '-state-file', '$D/state', '-neednet', '$D/neednet'];
+
+describe('dist/kindling and its code cache', () => {
+  it('is one executable file with a #! line, the offsets line, the bundle and a cache', () => {
+    const text = readFileSync(KINDLING, 'latin1');
+    expect(statSync(KINDLING).mode & 0o111).not.toBe(0);
+    const m = /^#!\/usr\/bin\/env node\n\/\/kindling-bundle 1 +(\d+) +(\d+) +(\d+) +(\d+) +([01])\n/.exec(text);
+    expect(m, text.slice(0, 120)).not.toBeNull();
+    const [s0, s1, c0, c1] = m!.slice(1, 5).map(Number);
+    const wrapper = '(function (exports, require, module, __filename, __dirname) {';
+    expect(text.slice(s0, s0 + wrapper.length)).toBe(wrapper);
+    expect(text.slice(s1 - 3, s1)).toBe('\n})');
+    expect(c1).toBeGreaterThan(c0 + 1000);
+    expect(text.slice(c0, c1)).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    // Pure ASCII (offsets are string offsets) and nothing that could end the comments early.
+    expect(/[^\x00-\x7f]/.test(text)).toBe(false);
+    expect(text.slice(s0, s1)).not.toContain('*/');
+  });
+
+  it('runs with plain node and uses its cache', () => {
+    const r = run(KINDLING, ['--version']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Kindling \d/);
+    expect(r.stderr).toContain('kindling: code cache accepted');
+  });
+
+  it('does the same work with its cache, without it, and when V8 refuses it', () => {
+    const cached = run(KINDLING, FETCH_OFFLINE);
+    const disabled = run(KINDLING, FETCH_OFFLINE, { env: { KINDLING_CODE_CACHE: '0' } });
+    // Any V8 flag changes the flag hash a cache is checked against.
+    const refused = run(KINDLING, FETCH_OFFLINE, { nodeArgs: ['--stack-size=2000'] });
+    expect(cached.stderr).toContain('code cache accepted');
+    expect(disabled.stderr).toContain('code cache disabled');
+    expect(refused.stderr).toContain('code cache rejected');
+    const outputs = [cached, disabled, refused].map((r) => {
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(join(r.d, 'config.json'), 'utf8');
+    });
+    expect(JSON.parse(outputs[0]).storage.files[0].contents.source).toBe('data:,startup');
+    expect(outputs[1]).toBe(outputs[0]);
+    expect(outputs[2]).toBe(outputs[0]);
+  });
+
+  it('reports errors as before (usage error, exit 2; a bad config, exit 1)', () => {
+    const usage = run(KINDLING, ['no-such-command']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('unknown command "no-such-command"');
+    const bad = run(KINDLING, ['validate', '$D/cmdline']);
+    expect(bad.code).toBe(1);
+  });
+
+  it('the initramfs loader runs the same file, makes its own cache and uses it', () => {
+    const d = join(dir, 'initramfs');
+    mkdirSync(d);
+    const bundle = join(d, 'kindling.js');
+    copyFileSync(KINDLING, bundle);
+    // No cache file yet: the loader uses the file's own cache (V8 accepts it: no complaint).
+    const first = run(LOADER, ['--version'], { env: { KINDLING_BUNDLE: bundle } });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^Kindling \d/);
+    expect(first.stderr).not.toContain('rejected');
+    // What module-setup.sh does at initramfs build time: warm-up runs that write BUNDLE.cache.
+    const warm = run(LOADER, ['--make-cache', ...FETCH_OFFLINE], { env: { KINDLING_BUNDLE: bundle } });
+    expect(warm.code, warm.stderr).toBe(0);
+    expect(statSync(`${bundle}.cache`).size).toBeGreaterThan(1000);
+    const again = run(LOADER, FETCH_OFFLINE, { env: { KINDLING_BUNDLE: bundle } });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('rejected');
+    expect(readFileSync(join(again.d, 'config.json'), 'utf8')).toBe(readFileSync(join(warm.d, 'config.json'), 'utf8'));
+    // A cache V8 refuses (here: garbage) is reported and the bundle compiled as usual.
+    writeFileSync(`${bundle}.cache`, Buffer.alloc(4096, 7));
+    const refused = run(LOADER, ['--version'], { env: { KINDLING_BUNDLE: bundle } });
+    expect(refused.code, refused.stderr).toBe(0);
+    expect(refused.stdout).toMatch(/^Kindling \d/);
+    expect(refused.stderr).toContain('rejected by V8');
+  });
+});
