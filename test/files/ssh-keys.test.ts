@@ -178,6 +178,21 @@ maybe('SSH keys are written as the user', () => {
     expect(await outcome(keysConfig('core', ['k']), root)).toMatch(/\/home\/core\/\.ssh is not a directory/);
   });
 
+  it('mount-point directories the mount stage made in a home are the user\'s before the keys are written (Ignition\'s ModifyHomeDirPermissions)', async () => {
+    const root = keysRoot();
+    const state = tempDir('kindling-state-');
+    // What the mount stage leaves for a filesystem mounted at /home/test/.ssh/foo/bar (blackbox
+    // users.add.mountpoint): root-owned directories, recorded beside the run's state.
+    mkdirSync(path.join(root, 'home/test/.ssh/foo/bar'), { recursive: true });
+    const made = ['/home/test', '/home/test/.ssh', '/home/test/.ssh/foo', '/home/test/.ssh/foo/bar'];
+    writeFileSync(path.join(state, 'created-mountpoint-dirs.json'), JSON.stringify(made));
+    const plan = await runFiles({ ignition: { version: '3.3.0' }, passwd: { users: [{ name: 'test', uid: 1300, sshAuthorizedKeys: ['k'] }] } }, root, { stateDir: state });
+    expect(plan.ops.map((o) => o.kind).slice(0, 3)).toEqual(['user.add', 'user.home-mountpoints', 'user.ssh-keys']);
+    const gid = readFileSync(path.join(root, 'etc/passwd'), 'utf8').match(/^test:x:1300:(\d+):/m)?.[1];
+    for (const d of made) expect([d, mode(path.join(root, d)), owner(path.join(root, d))]).toEqual([d, '700', `1300:${gid}`]);
+    expect(owner(path.join(root, 'home/test/.ssh/authorized_keys.d/ignition'))).toBe(`1300:${gid}`);
+  });
+
   it('the root and the directories above it need not be searchable by the user (the child starts in ROOT/home)', async () => {
     const parent = tempDir('kindling-closed-');
     chmodSync(parent, 0o700);
