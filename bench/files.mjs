@@ -10,6 +10,10 @@
 // the steadier figure.
 // Kindling flushes the target filesystems before its report (syncfs, stages/files/durability.ts);
 // Ignition does not: KINDLING_FILES_SYNCFS=0 measures Kindling without the flush.
+// Both run without NODE_EXTRA_CA_CERTS (as bench/startup.mjs does): this machine's shells set it,
+// and node 20 then parses that bundle at every start (~40 ms of CPU; none in an initramfs);
+// FILES_BENCH_KEEP_ENV=1 keeps it. KINDLING_HTTP_CLIENT=node times remote files through node:http
+// instead of Kindling's own HTTP/1.1 client (src/resources/http1.ts).
 // usage: [FILES_BENCH_DIR=/dev/shm] [KINDLING_BIN=path] node bench/files.mjs [RUNS]
 //        (needs root for chown, like the real stage; without KINDLING_BIN the bundle is built here)
 import { execFileSync, spawn } from 'node:child_process';
@@ -96,6 +100,7 @@ try {
   mkdirSync(stub);
   writeFileSync(join(stub, 'setfiles'), '#!/bin/sh\ncat >/dev/null\n', { mode: 0o755 });
   const env = { ...process.env, PATH: `${stub}:${process.env.PATH}` };
+  if (process.env.FILES_BENCH_KEEP_ENV !== '1') delete env.NODE_EXTRA_CA_CERTS;
   const results = {};
   for (const [name, config] of Object.entries(scenarios)) {
     const cfgFile = join(dir, `${name}.ign`);
