@@ -252,6 +252,27 @@ describe('raw HTTP/1.1 client: the sink', () => {
     expect(Buffer.concat(parts).equals(body)).toBe(true);
   });
 
+  it('a paused sink gets every byte of a read when the server closes right after the body, while another connection reads', async () => {
+    const first = Buffer.alloc(200_000, 'a');
+    for (let i = 0; i < first.length; i += 1000) first.write(String(i), i);
+    const s = await raw((sock) => {
+      onRequests(sock, (line) => {
+        if (line.startsWith('GET /first ')) sock.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), chunked(first, 20_000)]));
+        else sock.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n'), Buffer.alloc(300_000, 'Z')]));
+      });
+    });
+    const parts: Buffer[] = [];
+    let other: Promise<{ body: Buffer }> | undefined;
+    await streamResource({ source: `${s.url}/first`, verification: { hash: sha512(first) } }, { maxAttempts: 1 }, (c) => {
+      parts.push(Buffer.from(c));
+      other ??= stream(`${s.url}/second`, { maxAttempts: 1 });
+      return new Promise<void>((r) => setTimeout(r, 10)); // the rest of the read waits in the buffer
+    }, { borrowed: true });
+    expect(parts.length).toBeGreaterThanOrEqual(10);
+    expect(Buffer.concat(parts).equals(first)).toBe(true);
+    expect((await other!).body.equals(Buffer.alloc(300_000, 'Z'))).toBe(true);
+  });
+
   it('copies chunks for a sink that keeps them (no borrowed views unless asked for)', async () => {
     const s = await serve((_q, r) => r.end(BIG));
     const kept: Buffer[] = [];
