@@ -13,7 +13,10 @@
 import { mergeConfigs, parseConfigAsync, emptyConfig, validateConfig } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { KindlingError, formatError } from '../errors.js';
-import { displayUrl, fetchResource, FetchError, needsNetwork } from '../resources/index.js';
+// The fetching machinery (resources/index.ts: node:crypto, node:stream, node:zlib) loads on the
+// first fetch; a fetch-offline from fw_cfg or a file never needs it (docs/startup.md).
+import { displayUrl, FetchError } from '../resources/errors.js';
+import { needsNetwork } from '../resources/scheme.js';
 import { readCmdline } from './cmdline.js';
 import type { AcquireEnv } from './env.js';
 import { platformFetchOptions } from './fetcher.js';
@@ -107,6 +110,7 @@ async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data
       throw new FetchError(`${displayUrl(f.configUrl)}: unsupported source scheme "oem" (Ignition does not fetch oem:// URLs from the kernel command line); supported schemes: http, https, tftp, s3, arn, gs, data`);
     }
     o.env.log.info(`fetching the config from ${f.configUrlKey}`);
+    const { fetchResource } = await import(/* webpackMode: "eager" */ '../resources/index.js');
     const data = await fetchResource({ source: f.configUrl }, { ...platformFetchOptions(o.platform, o.env.vars, o.env.metadataBase), httpTotal, signal: o.signal, backoff: o.env.backoff });
     return { data, what: f.configUrlKey! };
   }

@@ -15,7 +15,9 @@ import { mergeConfigs, parseConfigAsync } from '../config/index.js';
 import type { Config, Resource } from '../config/types.js';
 import { KindlingError, formatError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { fetchResource, needsNetwork, type FetchOptions } from '../resources/index.js';
+// resources/index.ts (node:crypto, node:stream, node:zlib) loads on the first fetch.
+import type { FetchOptions } from '../resources/index.js';
+import { needsNetwork } from '../resources/scheme.js';
 import { NeedNetError } from './errors.js';
 import { recordFetched, type IgnitionState } from './state.js';
 
@@ -60,6 +62,7 @@ async function fetchOptionsFor(settings: Config, ctx: RenderContext): Promise<Fe
       let pem = caCache.get(key);
       if (pem === undefined) {
         if (ca.source && ctx.offline && needsNetwork(ca.source)) throw new NeedNetError(`the certificate authority ${ca.source}`);
+        const { fetchResource } = await import(/* webpackMode: "eager" */ '../resources/index.js');
         pem = (await fetchResource(ca, { ...opts, caCertificates: undefined })).toString('utf8');
         caCache.set(key, pem);
       }
@@ -77,6 +80,7 @@ async function fetchReferenced(ref: Resource, pointer: string, settings: Config,
   const opts = await fetchOptionsFor(settings, ctx);
   let raw: Buffer;
   try {
+    const { fetchResource } = await import(/* webpackMode: "eager" */ '../resources/index.js');
     raw = await fetchResource(ref, opts);
   } catch (err) {
     throw new KindlingError('fetch', `the referenced config at ${pointer}: ${formatError(err)}`, { cause: err });

@@ -23,7 +23,8 @@ import {
   type IgnitionState,
 } from './index.js';
 import type { HttpClient } from './http.js';
-import { displayUrl, needsNetwork } from '../resources/index.js';
+import { displayUrl } from '../resources/errors.js';
+import { needsNetwork } from '../resources/scheme.js';
 import type { Plan, Stage, StageContext, StageName } from '../../stages/types.js';
 
 export interface FetchPlan extends Plan {

@@ -159,7 +159,7 @@ export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): 
       // The text the fetch stage just wrote, from a config it validated: stamped so that later
       // stages need not validate it again (src/engine/load-config.ts).
       const written = (plan as FetchPlan).cache;
-      if (written && ctx.configCache && !writeCacheStamp(ctx.configCache, JSON.stringify(written))) {
+      if (written && ctx.configCache && !(await writeCacheStamp(ctx.configCache, JSON.stringify(written)))) {
         ctx.log.debug(`could not write the stamp of ${ctx.configCache}; later stages will validate it again`);
       }
     }

@@ -1,11 +1,11 @@
 // Reads a config file (or stdin) for the human subcommands and renders it to the newest spec.
 // Remote child configs (ignition.config.merge/replace) are resolved only when asked (--fetch):
 // a dry-run must not reach the network by surprise.
-import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseConfigAsync } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { formatError, KindlingError, type ReportEntry } from '../errors.js';
+import { sha256Hex } from '../system/sha256.js';
 import { KINDLING_VERSION } from '../version.js';
 
 export interface LoadedConfig {
@@ -62,7 +62,14 @@ export function cacheStampPath(cachePath: string): string {
   return `${cachePath}.kindling-stamp`;
 }
 
-function sha256(data: string | Uint8Array): string {
+// Small texts (nearly every config) are hashed in JavaScript: loading node:crypto costs ~5 ms of
+// CPU per process, more than hashing 4 KiB here (docs/startup.md); bigger ones by node:crypto.
+// Same SHA-256 either way (src/system/sha256.test.ts).
+const JS_HASH_LIMIT = 4096;
+
+async function sha256(data: string | Uint8Array): Promise<string> {
+  if ((typeof data === 'string' ? Buffer.byteLength(data) : data.length) <= JS_HASH_LIMIT) return sha256Hex(data);
+  const { createHash } = await import('node:crypto');
   return createHash('sha256').update(data).digest('hex');
 }
 
@@ -70,8 +77,8 @@ function sha256(data: string | Uint8Array): string {
  * Records that `text` (what was just written to cachePath) is a config this Kindling validated.
  * Written atomically; a failure only costs later stages the fast path, so it is not fatal.
  */
-export function writeCacheStamp(cachePath: string, text: string): boolean {
-  const stamp = JSON.stringify({ writer: STAMP_WRITER, version: KINDLING_VERSION, sha256: sha256(text), bytes: Buffer.byteLength(text) }) + '\n';
+export async function writeCacheStamp(cachePath: string, text: string): Promise<boolean> {
+  const stamp = JSON.stringify({ writer: STAMP_WRITER, version: KINDLING_VERSION, sha256: await sha256(text), bytes: Buffer.byteLength(text) }) + '\n';
   const target = cacheStampPath(cachePath);
   const tmp = `${target}.${process.pid}.tmp`;
   try {
@@ -90,7 +97,7 @@ export interface CachedConfig {
   trusted: boolean;
 }
 
-function stampVouchesFor(cachePath: string, text: Buffer): boolean {
+async function stampVouchesFor(cachePath: string, text: Buffer): Promise<boolean> {
   let raw: string;
   try {
     raw = readFileSync(cacheStampPath(cachePath), 'utf8');
@@ -99,7 +106,7 @@ function stampVouchesFor(cachePath: string, text: Buffer): boolean {
   }
   try {
     const s = JSON.parse(raw) as Record<string, unknown>;
-    return s.writer === STAMP_WRITER && s.version === KINDLING_VERSION && s.bytes === text.length && typeof s.sha256 === 'string' && s.sha256 === sha256(text);
+    return s.writer === STAMP_WRITER && s.version === KINDLING_VERSION && s.bytes === text.length && typeof s.sha256 === 'string' && s.sha256 === (await sha256(text));
   } catch {
     return false;
   }
@@ -117,7 +124,7 @@ export async function loadCachedConfig(cachePath: string): Promise<CachedConfig>
   } catch (err) {
     throw new KindlingError('usage', `couldn't read the config cache ${cachePath} (did the fetch stage run?): ${(err as Error).message}`);
   }
-  if (stampVouchesFor(cachePath, text)) {
+  if (await stampVouchesFor(cachePath, text)) {
     try {
       const config = JSON.parse(text.toString('utf8')) as Config;
       if (config !== null && typeof config === 'object' && typeof config.ignition?.version === 'string') return { config, trusted: true };

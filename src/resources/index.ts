@@ -18,6 +18,7 @@ import { checkCompression, decompressBuffer, decompressStream, type Compression 
 import { decodeDataUrl, DataUrlError } from './data.js';
 import { describeCause, displayUrl, FetchError } from './errors.js';
 import { hashMismatch, parseHash, verifyBuffer, VerifyStream, type ExpectedHash } from './verify.js';
+import { schemeOf, SUPPORTED_SCHEMES } from './scheme.js';
 import type { TftpOptions } from './tftp.js';
 import type { S3Options } from './s3.js';
 import type { GcsOptions } from './gs.js';
@@ -67,20 +68,8 @@ export interface FetchOptions {
   maxBytes?: number;
 }
 
-const LOCAL_SCHEMES = new Set(['data', 'oem', '']);
-
-/** The URL's scheme, lower-cased ("" when there is none). */
-export function schemeOf(source: string): string {
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(source);
-  return m ? m[1]!.toLowerCase() : '';
-}
-
-/** Does fetching this URL need the network? (fetch-offline uses this to decide on neednet.) */
-export function needsNetwork(source: string): boolean {
-  return !LOCAL_SCHEMES.has(schemeOf(source));
-}
-
-export const SUPPORTED_SCHEMES = ['http', 'https', 'tftp', 's3', 'arn', 'gs', 'data', 'oem'] as const;
+// Kept in a module of their own so that deciding "local or network?" does not load this one.
+export { needsNetwork, schemeOf, SUPPORTED_SCHEMES } from './scheme.js';
 
 /** Opens the raw (still compressed) bytes of a URL. */
 async function openRaw(resource: Resource, source: string, opts: FetchOptions): Promise<Readable> {

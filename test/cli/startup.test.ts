@@ -27,12 +27,13 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `node [nodeArgs] FILE args` in a scratch system (fw_cfg directory with CONFIG). */
-function run(file: string, args: string[], opts: { nodeArgs?: string[]; env?: Record<string, string> } = {}) {
+function run(file: string, args: string[], opts: { nodeArgs?: string[]; env?: Record<string, string>; config?: string } = {}) {
+  const config = opts.config ?? CONFIG;
   const d = join(dir, String(n++));
   const key = join(d, 'fw_cfg/by_name/opt/org.flatcar-linux/config');
   mkdirSync(key, { recursive: true });
-  writeFileSync(join(key, 'raw'), CONFIG);
-  writeFileSync(join(key, 'size'), String(CONFIG.length));
+  writeFileSync(join(key, 'raw'), config);
+  writeFileSync(join(key, 'size'), String(config.length));
   writeFileSync(join(d, 'cmdline'), 'console=ttyS0\n');
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -99,6 +100,29 @@ describe('dist/kindling and its code cache', () => {
     expect(usage.stderr).toContain('unknown command "no-such-command"');
     const bad = run(KINDLING, ['validate', '$D/cmdline']);
     expect(bad.code).toBe(1);
+  });
+
+  it('a fw_cfg fetch-offline initialises neither node:crypto nor node:stream nor node:zlib', () => {
+    // node -r PRELOAD (a node option, not a V8 flag: the cache is still taken) lists the built-in
+    // modules loaded after start-up.
+    const preload = join(dir, 'builtins.cjs');
+    writeFileSync(
+      preload,
+      `const before = new Set(process.moduleLoadList);
+process.on('exit', () => require('fs').writeSync(2, 'builtins: ' + process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule ')).map((m) => m.slice(13)).join(' ') + '\\n'));\n`,
+    );
+    const loaded = (r: { stderr: string }) => (/^builtins: (.*)$/m.exec(r.stderr)?.[1] ?? '').split(' ');
+    // -log-to-stdout as in the initramfs: without it the logger asks whether stderr is a terminal,
+    // and node's process.stderr loads the stream machinery (and node:net for a pipe).
+    const small = run(KINDLING, [...FETCH_OFFLINE, '-log-to-stdout'], { nodeArgs: ['-r', preload] });
+    expect(small.code, small.stderr).toBe(0);
+    expect(small.stderr).toContain('code cache accepted');
+    expect(loaded(small)).toContain('vm');
+    for (const m of ['crypto', 'stream', 'zlib']) expect(loaded(small), small.stderr).not.toContain(m);
+    // The stamp of a config cache over 4 KiB is hashed by node:crypto: the check sees it.
+    const big = run(KINDLING, [...FETCH_OFFLINE, '-log-to-stdout'], { nodeArgs: ['-r', preload], config: JSON.stringify({ ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/big', contents: { source: 'data:,' + 'x'.repeat(5000) } }] } }) });
+    expect(big.code, big.stderr).toBe(0);
+    expect(loaded(big)).toContain('crypto');
   });
 
   it('the initramfs loader runs the same file, makes its own cache and uses it', () => {

@@ -46,7 +46,7 @@ describe('the trusted cache gives the config the validating parse gives', () => 
     await expect(loadCachedConfig(cache)).rejects.toThrow(/failed to parse cached config/);
     // A stamp written for this very text vouches for it (that is the contract: only our fetch
     // stage stamps, and only what it validated).
-    expect(writeCacheStamp(cache, bad)).toBe(true);
+    expect(await writeCacheStamp(cache, bad)).toBe(true);
     expect((await loadCachedConfig(cache)).trusted).toBe(true);
     // One byte changed after stamping: validated again.
     writeFileSync(cache, bad.replace('relative/x', 'relative/y'));
@@ -54,7 +54,7 @@ describe('the trusted cache gives the config the validating parse gives', () => 
     const good = JSON.stringify({ ignition: { version: '3.6.0' }, storage: { files: [{ path: '/x' }] } });
     writeFileSync(cache, good);
     expect(await loadCachedConfig(cache)).toEqual({ config: JSON.parse(good), trusted: false });
-    writeCacheStamp(cache, good);
+    await writeCacheStamp(cache, good);
     expect(await loadCachedConfig(cache)).toEqual({ config: JSON.parse(good), trusted: true });
     // Another version's stamp, a garbled stamp: not trusted, still loaded.
     const stamp = JSON.parse(readFileSync(cacheStampPath(cache), 'utf8')) as Record<string, unknown>;
