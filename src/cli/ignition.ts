@@ -16,7 +16,7 @@ import type { AcquireEnv } from '../acquire/env.js';
 import type { FetchPlan } from '../acquire/stage.js';
 import { loadCachedConfig, writeCacheStamp } from '../engine/load-config.js';
 import { formatError, KindlingError } from '../errors.js';
-import { createLogger, setLogger } from '../log/logger.js';
+import { createLogger, setLogger, stderrIsTTY } from '../log/logger.js';
 import { KINDLING_VERSION } from '../version.js';
 import { writeAllSync } from '../system/write-all.js';
 import { parseFlags } from './flags.js';
@@ -173,7 +173,7 @@ export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): 
     const line = `${stageName} failed (platform ${platform}): ${formatError(err)}`;
     ctx.log.error(line);
     if (err instanceof KindlingError) for (const e of err.entries) ctx.log.error(`  ${e.kind}: ${e.message}${e.location ? ' at ' + (e.location.pointer || '/') : ''}`);
-    if (!toStdout && !(io === PROCESS_IO && process.stderr.isTTY)) writeAllSync(io.stderrFd, `kindling: ${line}\n`);
+    if (!toStdout && !(io === PROCESS_IO && stderrIsTTY())) writeAllSync(io.stderrFd, `kindling: ${line}\n`);
     await reportStatus(env, platform, stageName, err instanceof Error ? err : new Error(String(err)));
     // Like Ignition, a failed stage leaves the state file as it was.
     return 1;

@@ -3,8 +3,17 @@
 // with the same redaction. The oracle below is the previous src/log/logger.ts, verbatim except that
 // its destination is a function instead of a file descriptor.
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger, defaultLogger, REDACTED_KEYS, type Logger } from './logger.js';
+
+// createLogger asks fstat whether fd 2 can be a terminal (a character device) before it asks
+// process.stderr.isTTY (logger.ts, stderrIsTTY): a simulated terminal must pass both.
+const fakeTty = vi.hoisted(() => ({ simulated: false }));
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  const fstatSync = (fd: number, ...rest: unknown[]) => (fd === 2 && fakeTty.simulated ? { isCharacterDevice: () => true } : (fs.fstatSync as (...a: unknown[]) => unknown)(fd, ...rest));
+  return { ...fs, default: { ...fs, fstatSync }, fstatSync };
+});
 
 const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
@@ -148,12 +157,14 @@ describe('logger: byte for byte what the pino configuration wrote', () => {
   it('the level from KINDLING_LOG_LEVEL, and a TTY on stderr choosing the readable form', () => {
     process.env.KINDLING_LOG_LEVEL = 'warn';
     Object.defineProperty(process.stderr, 'isTTY', { value: true, configurable: true, writable: true });
+    fakeTty.simulated = true;
     try {
       const [a, b] = both((out) => oldCreateLogger({}, out), (out) => createLogger({}, out));
       expect(b).toEqual(a);
       expect(b.some((l) => l.startsWith('WARN  '))).toBe(true);
     } finally {
       Object.defineProperty(process.stderr, 'isTTY', { value: false, configurable: true, writable: true });
+      fakeTty.simulated = false;
       delete process.env.KINDLING_LOG_LEVEL;
     }
   });

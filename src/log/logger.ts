@@ -10,7 +10,7 @@
 // level numbers or labels, time formats, key order, escaping and redaction — and
 // src/log/logger.test.ts checks that against pino itself, which stays a dependency for tests and
 // callers that hand in a pino logger (any pino.Logger satisfies the Logger interface below).
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 export const REDACTED_KEYS = [
@@ -297,12 +297,27 @@ function prettySink(out: LineSink): LineSink {
 let current: Logger | undefined;
 
 /**
+ * process.stderr.isTTY, without making node create process.stderr when fd 2 cannot be a terminal:
+ * for a pipe or a socket (the journal) that stream loads node:net and the streams, ~5 ms of CPU
+ * per process (docs/startup.md). A terminal is always a character device, so anything else is
+ * answered at once; a character device (a terminal, /dev/null) is left to node, as before.
+ */
+export function stderrIsTTY(): boolean {
+  try {
+    if (!fstatSync(2).isCharacterDevice()) return false;
+  } catch {
+    // fd 2 is not open: node decides, as before
+  }
+  return process.stderr.isTTY === true;
+}
+
+/**
  * The logger of a command. `sink` replaces the file descriptor (tests capture lines with it).
  * Throws for a level pino did not know, with pino's message.
  */
 export function createLogger(opts: LoggerOptions = {}, sink?: LineSink): Logger {
   const level = opts.level ?? process.env.KINDLING_LOG_LEVEL ?? 'info';
-  const pretty = opts.toStdout || process.stderr.isTTY;
+  const pretty = opts.toStdout || stderrIsTTY();
   const fd = opts.fd ?? (opts.toStdout ? 1 : 2);
   const out = sink ?? fdSink(fd);
   current = new JsonLogger(

@@ -26,16 +26,15 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `node [nodeArgs] FILE args` in a scratch system (fw_cfg directory with CONFIG). */
-function run(file: string, args: string[], opts: { nodeArgs?: string[]; env?: Record<string, string>; config?: string } = {}) {
-  const config = opts.config ?? CONFIG;
+/** A scratch system (a fw_cfg directory holding `config`, a command line) and its environment. */
+function scratch(config = CONFIG) {
   const d = join(dir, String(n++));
   const key = join(d, 'fw_cfg/by_name/opt/org.flatcar-linux/config');
   mkdirSync(key, { recursive: true });
   writeFileSync(join(key, 'raw'), config);
   writeFileSync(join(key, 'size'), String(config.length));
   writeFileSync(join(d, 'cmdline'), 'console=ttyS0\n');
-  const env = {
+  const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     IGNITION_KERNEL_CMDLINE_PATH: join(d, 'cmdline'),
     IGNITION_SYSTEM_CONFIG_DIR: join(d, 'usr'),
@@ -45,10 +44,15 @@ function run(file: string, args: string[], opts: { nodeArgs?: string[]; env?: Re
     KINDLING_NO_MODPROBE: '1',
     KINDLING_FW_CFG_DIR: join(d, 'fw_cfg'),
     KINDLING_DEBUG_CODE_CACHE: '1',
-    ...opts.env,
   };
+  return { d, env };
+}
+
+/** Runs `node [nodeArgs] FILE args` in a scratch system; "$D" in args is its directory. */
+function run(file: string, args: string[], opts: { nodeArgs?: string[]; env?: Record<string, string>; config?: string } = {}) {
+  const { d, env } = scratch(opts.config);
   const expanded = args.map((a) => a.replaceAll('$D', d));
-  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), file, ...expanded], { env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), file, ...expanded], { env: { ...env, ...opts.env }, encoding: 'utf8' });
   return { d, code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const FETCH_OFFLINE = ['-platform', 'qemu', '-stage', 'fetch-offline', '-config-cache', '$D/config.json', '-state-file', '$D/state', '-neednet', '$D/neednet'];
@@ -119,10 +123,28 @@ process.on('exit', () => require('fs').writeSync(2, 'builtins: ' + process.modul
     expect(small.stderr).toContain('code cache accepted');
     expect(loaded(small)).toContain('vm');
     for (const m of ['crypto', 'stream', 'zlib']) expect(loaded(small), small.stderr).not.toContain(m);
+    // Without -log-to-stdout (Ignition's own units) and stderr on a pipe: still no streams or net.
+    const piped = run(KINDLING, FETCH_OFFLINE, { nodeArgs: ['-r', preload] });
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stderr).toContain('{"level":30');
+    for (const m of ['crypto', 'stream', 'zlib', 'net', 'tty']) expect(loaded(piped), piped.stderr).not.toContain(m);
     // The stamp of a config cache over 4 KiB is hashed by node:crypto: the check sees it.
     const big = run(KINDLING, [...FETCH_OFFLINE, '-log-to-stdout'], { nodeArgs: ['-r', preload], config: JSON.stringify({ ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/big', contents: { source: 'data:,' + 'x'.repeat(5000) } }] } }) });
     expect(big.code, big.stderr).toBe(0);
     expect(loaded(big)).toContain('crypto');
+  });
+
+  it('logs for people on a terminal and JSON lines elsewhere, as before', () => {
+    // script(1) runs the command on a pseudo-terminal (stdin, stdout and stderr).
+    const { d, env } = scratch();
+    const cmd = [process.execPath, KINDLING, ...FETCH_OFFLINE.map((a) => a.replaceAll('$D', d))].join(' ');
+    const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { env, encoding: 'utf8' });
+    expect(tty.status, tty.stdout + tty.stderr).toBe(0);
+    expect(tty.stdout).toMatch(/^INFO {2}Stage: fetch-offline\r?$/m);
+    expect(tty.stdout).not.toContain('"level"');
+    const piped = run(KINDLING, FETCH_OFFLINE);
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stderr).toMatch(/^\{"level":30,"time":"[^"]+","msg":"Stage: fetch-offline"\}$/m);
   });
 
   it('the initramfs loader runs the same file, makes its own cache and uses it', () => {
