@@ -371,8 +371,10 @@ describe('S3 retries as the AWS SDK does them', () => {
   });
 
   it('httpTotal bounds the retries (Ignition bounds the SDK call with a context)', async () => {
+    // The backoff is random [0, 2^n) units capped at the SDK's 20 s: a huge unit makes a retry
+    // inside the 0.3 s bound practically impossible (with 60 s units it happened ~1 run in 300).
     const s3 = await flakyS3([{ status: 503 }, { status: 503 }, { status: 503 }]);
-    const err = (await fetchResource({ source: 's3://retry-g/k' }, { httpTotal: 0.3, s3: { endpoint: s3.url, credentials: KEYS, retryUnitMs: 60_000 } }).catch((e: unknown) => e)) as FetchError;
+    const err = (await fetchResource({ source: 's3://retry-g/k' }, { httpTotal: 0.3, s3: { endpoint: s3.url, credentials: KEYS, retryUnitMs: 1e12 } }).catch((e: unknown) => e)) as FetchError;
     expect(err.timedOut).toBe(true);
     expect(err.message).toMatch(/httpTotal/);
     expect(s3.log).toHaveLength(1);

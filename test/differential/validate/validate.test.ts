@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { parseConfig } from '../../../src/config/index.js';
+import { loadLegacyTranslators, parseConfig } from '../../../src/config/index.js';
 import { KindlingError } from '../../../src/errors.js';
 import { EXPECTED, KNOWN_ENGINE_BUGS } from './expected.js';
 import { corpus, type Case, type Obj } from './generate.js';
@@ -103,6 +103,8 @@ describe.skipIf(!hasOracle)('differential validation against ignition-validate 2
   let judged: Judged[] = [];
 
   beforeAll(async () => {
+    // Mutants may declare a 1.x/2.x version: parseConfig (synchronous) needs the translators loaded.
+    await loadLegacyTranslators();
     const cases = corpus(SEED, PER_VERSION, MUTANTS);
     const oracle = await ignitionVerdicts(
       cases.map((c) => c.text),
