@@ -279,12 +279,18 @@ async function pipeRaw(
   sink: (chunk: Buffer, borrowed?: boolean) => void | Promise<void>,
   borrowed: boolean,
 ): Promise<void> {
-  const hash = p.expected ? createHash(p.expected.algorithm) : undefined;
+  // A large body with a sha256/sha512 hash is hashed on the second core (hash-worker.ts): each
+  // read is copied once into the worker's ring while this thread writes it; the digest is awaited
+  // below, before the caller renames anything.
+  const size = Number(res.headers['content-length'] ?? 0);
+  const hw = p.expected && size > 0 ? (await import(/* webpackMode: "eager" */ './hash-worker.js')).hashWorkerFor(p.expected.algorithm, size) : undefined;
+  const hash = p.expected && !hw ? createHash(p.expected.algorithm) : undefined;
   // What the sink threw or rejected with is passed on as it is (a full disk is not a fetch error).
   let sinkError: { e: unknown } | undefined;
   try {
     await h.pipeRawBody(res, deadline, p.where, (view) => {
-      hash?.update(view);
+      if (hw) hw.worker.update(hw.id, view);
+      else hash?.update(view);
       let r;
       try {
         r = borrowed ? sink(view, true) : sink(Buffer.from(view));
@@ -295,10 +301,19 @@ async function pipeRaw(
       if (r) return r.catch((e: unknown) => Promise.reject((sinkError = { e }).e));
     });
   } catch (err) {
+    hw?.worker.drop(hw.id);
     if (sinkError && err === sinkError.e) throw err;
     throw err instanceof FetchError ? err : new FetchError(`${p.where}: ${describeCause(err)}`, { cause: err });
   }
-  if (hash) {
+  if (hw) {
+    let got: string;
+    try {
+      got = await hw.worker.digest(hw.id);
+    } catch (err) {
+      throw new FetchError(`${p.where}: ${describeCause(err)}`, { cause: err });
+    }
+    if (got !== p.expected!.hex) throw hashMismatch(p.where, p.expected!, got);
+  } else if (hash) {
     const got = hash.digest('hex');
     if (got !== p.expected!.hex) throw hashMismatch(p.where, p.expected!, got);
   }
