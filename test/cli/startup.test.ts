@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KINDLING, REPO } from './helpers.js';
+import { KINDLING, REPO, fwCfgSandbox } from './helpers.js';
 
 const LOADER = join(REPO, 'dracut-module', 'kindling-loader.cjs');
 const CONFIG = JSON.stringify({
@@ -28,23 +28,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A scratch system (a fw_cfg directory holding `config`, a command line) and its environment. */
 function scratch(config = CONFIG) {
-  const d = join(dir, String(n++));
-  const key = join(d, 'fw_cfg/by_name/opt/org.flatcar-linux/config');
-  mkdirSync(key, { recursive: true });
-  writeFileSync(join(key, 'raw'), config);
-  writeFileSync(join(key, 'size'), String(config.length));
-  writeFileSync(join(d, 'cmdline'), 'console=ttyS0\n');
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    IGNITION_KERNEL_CMDLINE_PATH: join(d, 'cmdline'),
-    IGNITION_SYSTEM_CONFIG_DIR: join(d, 'usr'),
-    IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(d, 'run'),
-    IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(d, 'etc'),
-    KINDLING_OEM_DIRS: join(d, 'oem'),
-    KINDLING_NO_MODPROBE: '1',
-    KINDLING_FW_CFG_DIR: join(d, 'fw_cfg'),
-    KINDLING_DEBUG_CODE_CACHE: '1',
-  };
+  const { d, env } = fwCfgSandbox(join(dir, String(n++)), config, { KINDLING_DEBUG_CODE_CACHE: '1' });
   return { d, env };
 }
 

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { kindling } from '../cli/helpers.js';
+import { fwCfgSandbox, kindling } from '../cli/helpers.js';
 
 const MARKER = 'kindling: debug: module config/legacy initialised';
 const V3 = JSON.stringify({ ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/hostname', mode: 420, contents: { source: 'data:,node3' } }] } });
@@ -23,30 +23,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A scratch system: fw_cfg directory holding `config`, optional base.d fragment; returns paths. */
 function sandbox(config: string, baseFragment?: string) {
-  const d = join(dir, String(n++));
-  const key = join(d, 'fw_cfg/by_name/opt/org.flatcar-linux/config');
-  mkdirSync(key, { recursive: true });
-  writeFileSync(join(key, 'raw'), config);
-  writeFileSync(join(key, 'size'), String(Buffer.byteLength(config)));
-  writeFileSync(join(d, 'cmdline'), 'console=ttyS0\n');
+  const box = fwCfgSandbox(join(dir, String(n++)), config, { KINDLING_DEBUG_MODULES: '1' });
   if (baseFragment !== undefined) {
-    mkdirSync(join(d, 'usr/base.d'), { recursive: true });
-    writeFileSync(join(d, 'usr/base.d/10-base.ign'), baseFragment);
+    mkdirSync(join(box.d, 'usr/base.d'), { recursive: true });
+    writeFileSync(join(box.d, 'usr/base.d/10-base.ign'), baseFragment);
   }
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    IGNITION_KERNEL_CMDLINE_PATH: join(d, 'cmdline'),
-    IGNITION_SYSTEM_CONFIG_DIR: join(d, 'usr'),
-    IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(d, 'run'),
-    IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(d, 'etc'),
-    KINDLING_OEM_DIRS: join(d, 'oem'),
-    KINDLING_NO_MODPROBE: '1',
-    KINDLING_FW_CFG_DIR: join(d, 'fw_cfg'),
-    KINDLING_DEBUG_MODULES: '1',
-  };
-  const cache = join(d, 'config.json');
-  const args = ['-platform', 'qemu', '-stage', 'fetch-offline', '-config-cache', cache, '-state-file', join(d, 'state'), '-neednet', join(d, 'neednet'), '-log-to-stdout'];
-  return { d, env, cache, args };
+  return box;
 }
 
 describe('the legacy translators load on demand', () => {
