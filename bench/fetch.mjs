@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fwCfgSandbox, sandboxEnv, stageArgs } from '../scripts/sandbox.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (n, d) => {
@@ -35,18 +36,8 @@ const work = mkdtempSync(join(tmpdir(), 'kindling-bench-'));
 function sandbox(dir, extra = {}) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'cmdline'), 'console=ttyS0\n');
-  return {
-    PATH: process.env.PATH,
-    IGNITION_KERNEL_CMDLINE_PATH: join(dir, 'cmdline'),
-    IGNITION_SYSTEM_CONFIG_DIR: join(dir, 'usr'),
-    IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(dir, 'run'),
-    IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(dir, 'etc'),
-    KINDLING_OEM_DIRS: join(dir, 'oem'),
-    KINDLING_NO_MODPROBE: '1',
-    ...extra,
-  };
+  return sandboxEnv(dir, { KINDLING_NO_MODPROBE: '1', ...extra });
 }
-const stageArgs = (dir, platform, stage) => ['-platform', platform, '-stage', stage, '-config-cache', join(dir, 'c.json'), '-state-file', join(dir, 'state'), '-neednet', join(dir, 'neednet'), '-log-to-stdout'];
 
 /** One run under /usr/bin/time: wall ms and max RSS KB. Asynchronous so in-process fakes keep serving. */
 function measure(cmd, args, env) {
@@ -81,12 +72,9 @@ const config = JSON.stringify({
   systemd: { units: [{ name: 'docker.service', enabled: true }] },
 });
 const d1 = join(work, 'fwcfg');
-const key = join(d1, 'fw_cfg/by_name/opt/org.flatcar-linux/config');
-mkdirSync(key, { recursive: true });
-writeFileSync(join(key, 'raw'), config);
-writeFileSync(join(key, 'size'), String(config.length));
+mkdirSync(d1, { recursive: true });
 writeFileSync(join(d1, 'config.ign'), config);
-const env1 = sandbox(d1, { KINDLING_FW_CFG_DIR: join(d1, 'fw_cfg'), IGNITION_CONFIG_FILE: join(d1, 'config.ign') });
+const { env: env1 } = fwCfgSandbox(d1, config, { IGNITION_CONFIG_FILE: join(d1, 'config.ign') });
 const nodeFloor = await series(process.execPath, ['-e', '0'], env1);
 const kind = await series(bin, stageArgs(d1, 'qemu', 'fetch-offline'), env1);
 const ign = existsSync(IGNITION) ? await series(IGNITION, stageArgs(d1, 'file', 'fetch-offline'), env1) : undefined;
@@ -163,7 +151,7 @@ const merges = (src) => JSON.stringify({ ignition: { version: '3.3.0', config: {
 const d4 = join(work, 'aws-s3');
 awsUserData = merges((i) => `s3://bench-bucket/child/${i}.ign`);
 const r4 = await series(bin, stageArgs(d4, 'aws', 'fetch'), sandbox(d4, { KINDLING_METADATA_BASE: base, KINDLING_S3_ENDPOINT: `${base}/s3` }), 5);
-const got4 = JSON.parse(readFileSync(join(d4, 'c.json'), 'utf8')).storage?.files?.length;
+const got4 = JSON.parse(readFileSync(join(d4, 'config.json'), 'utf8')).storage?.files?.length;
 if (got4 !== 20) throw new Error(`bench 4: the s3:// merges gave ${got4} files, not 20`);
 awsUserData = merges((i) => `${base}/child/${i}.ign`);
 const r4h = await series(bin, stageArgs(d4, 'aws', 'fetch'), sandbox(d4, { KINDLING_METADATA_BASE: base }), 5);

@@ -24,10 +24,11 @@
 // Runs get a clean environment: NODE_EXTRA_CA_CERTS alone (set on this machine's shells) makes
 // every node start ~40 ms slower (CPU), since node 20 loads those certificates at start-up.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fwCfgSandbox, stageArgs } from '../scripts/sandbox.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (n, d) => {
@@ -59,24 +60,8 @@ const config = JSON.stringify({
 });
 const small = join(work, 'small.ign');
 writeFileSync(small, config);
-const fwcfg = join(work, 'fw_cfg');
-const key = join(fwcfg, 'by_name/opt/org.flatcar-linux/config');
-mkdirSync(key, { recursive: true });
-writeFileSync(join(key, 'raw'), config);
-writeFileSync(join(key, 'size'), String(config.length));
-writeFileSync(join(work, 'cmdline'), 'console=ttyS0\n');
-const env = {
-  PATH: process.env.PATH,
-  IGNITION_KERNEL_CMDLINE_PATH: join(work, 'cmdline'),
-  IGNITION_SYSTEM_CONFIG_DIR: join(work, 'usr'),
-  IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(work, 'run'),
-  IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(work, 'etc'),
-  KINDLING_OEM_DIRS: join(work, 'oem'),
-  KINDLING_NO_MODPROBE: '1',
-  KINDLING_FW_CFG_DIR: fwcfg,
-  IGNITION_CONFIG_FILE: small,
-};
-const stage = (platform, s) => ['-platform', platform, '-stage', s, '-config-cache', join(work, 'c.json'), '-state-file', join(work, 'state'), '-neednet', join(work, 'neednet'), '-log-to-stdout'];
+const { env } = fwCfgSandbox(work, config, { IGNITION_CONFIG_FILE: small });
+const stage = (platform, s) => stageArgs(work, platform, s);
 
 /** Commands measured in every round, by name. */
 const cases = [{ name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] }];
@@ -116,7 +101,7 @@ sys.exit(os.waitstatus_to_exitcode(status))`;
 /** One run under GNU time: wall ms (measured here, around the whole process) and max RSS KB. */
 function measure(c) {
   return new Promise((resolve, reject) => {
-    rmSync(join(work, 'c.json'), { force: true });
+    rmSync(join(work, 'config.json'), { force: true });
     rmSync(join(work, 'state'), { force: true });
     const t0 = process.hrtime.bigint();
     const p = CPU

@@ -31,6 +31,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fwCfgSandbox } from './sandbox.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outArg = process.argv.indexOf('--out');
@@ -162,22 +163,7 @@ function makeCodeCache(src) {
     });
     const small = join(work, 'small.ign');
     writeFileSync(small, config);
-    const key = join(work, 'fw_cfg/by_name/opt/org.flatcar-linux/config');
-    mkdirSync(key, { recursive: true });
-    writeFileSync(join(key, 'raw'), config);
-    writeFileSync(join(key, 'size'), String(config.length));
-    writeFileSync(join(work, 'cmdline'), 'console=ttyS0\n');
-    const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      IGNITION_KERNEL_CMDLINE_PATH: join(work, 'cmdline'),
-      IGNITION_SYSTEM_CONFIG_DIR: join(work, 'usr'),
-      IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(work, 'run'),
-      IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(work, 'etc'),
-      KINDLING_OEM_DIRS: join(work, 'oem'),
-      KINDLING_NO_MODPROBE: '1',
-      KINDLING_FW_CFG_DIR: join(work, 'fw_cfg'),
-    };
-    const stage = ['-platform', 'qemu', '-stage', 'fetch-offline', '-config-cache', join(work, 'config.json'), '-state-file', join(work, 'state'), '-neednet', join(work, 'neednet'), '-log-to-stdout'];
+    const { env, args: stage } = fwCfgSandbox(work, config);
     for (const args of [stage, ['--version'], ['validate', small]]) {
       execFileSync(process.execPath, [join(root, 'scripts/code-cache.cjs'), sourceFile, cacheFile, SCRIPT_NAME, String(HEADER_LINES), String(COLUMN_OFFSET), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     }

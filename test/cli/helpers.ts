@@ -1,7 +1,7 @@
 // Running the built binary from tests: dist/kindling (scripts/test.sh builds it first), or
 // KINDLING_BIN when a developer points the tests at another build.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const REPO = join(import.meta.dirname, '..', '..');
@@ -27,29 +27,5 @@ export function kindling(args: string[], opts: { input?: string; env?: Record<st
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-/**
- * A scratch system in `d` for the qemu platform: a fw_cfg directory holding `config`, a command
- * line, and every system path (base.d, user.ign, OEM) pointed inside `d`; returns the environment
- * that injects them (plus `extraEnv`) and the fetch-offline flags writing `d/config.json`.
- */
-export function fwCfgSandbox(d: string, config: string, extraEnv: Record<string, string> = {}) {
-  const key = join(d, 'fw_cfg/by_name/opt/org.flatcar-linux/config');
-  mkdirSync(key, { recursive: true });
-  writeFileSync(join(key, 'raw'), config);
-  writeFileSync(join(key, 'size'), String(Buffer.byteLength(config)));
-  writeFileSync(join(d, 'cmdline'), 'console=ttyS0\n');
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    IGNITION_KERNEL_CMDLINE_PATH: join(d, 'cmdline'),
-    IGNITION_SYSTEM_CONFIG_DIR: join(d, 'usr'),
-    IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(d, 'run'),
-    IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(d, 'etc'),
-    KINDLING_OEM_DIRS: join(d, 'oem'),
-    KINDLING_NO_MODPROBE: '1',
-    KINDLING_FW_CFG_DIR: join(d, 'fw_cfg'),
-    ...extraEnv,
-  };
-  const cache = join(d, 'config.json');
-  const args = ['-platform', 'qemu', '-stage', 'fetch-offline', '-config-cache', cache, '-state-file', join(d, 'state'), '-neednet', join(d, 'neednet'), '-log-to-stdout'];
-  return { d, env, cache, args };
-}
+// The fw_cfg scratch system the build's warm-up and the benches use too.
+export { fwCfgSandbox } from '../../scripts/sandbox.mjs';

@@ -48,19 +48,6 @@ export function providerCtx(env: AcquireEnv, o: { offline?: boolean; timeoutMs?:
   };
 }
 
-/**
- * The environment for running the binary in a sandbox: the kernel command line file, the three
- * system config directories and the OEM directory all point into `dir`. `extra` adds or
- * overrides variables (PATH with stand-in tools, metadata and S3 endpoints, device paths).
- */
-export function sandboxEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    IGNITION_KERNEL_CMDLINE_PATH: join(dir, 'cmdline'),
-    IGNITION_SYSTEM_CONFIG_DIR: join(dir, 'usr'),
-    IGNITION_SYSTEM_RUNTIME_CONFIG_DIR: join(dir, 'run'),
-    IGNITION_SYSTEM_LOCAL_CONFIG_DIR: join(dir, 'etc'),
-    KINDLING_OEM_DIRS: join(dir, 'oem'),
-    ...extra,
-  };
-}
+// sandboxEnv(dir, extra): the binary's environment with every system path inside `dir` (shared
+// with the build's warm-up and the benches).
+export { sandboxEnv } from '../../scripts/sandbox.mjs';
