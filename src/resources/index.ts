@@ -305,18 +305,14 @@ async function pipeRaw(
     if (sinkError && err === sinkError.e) throw err;
     throw err instanceof FetchError ? err : new FetchError(`${p.where}: ${describeCause(err)}`, { cause: err });
   }
-  if (hw) {
-    let got: string;
-    try {
-      got = await hw.worker.digest(hw.id);
-    } catch (err) {
-      throw new FetchError(`${p.where}: ${describeCause(err)}`, { cause: err });
-    }
-    if (got !== p.expected!.hex) throw hashMismatch(p.where, p.expected!, got);
-  } else if (hash) {
-    const got = hash.digest('hex');
-    if (got !== p.expected!.hex) throw hashMismatch(p.where, p.expected!, got);
+  if (!p.expected) return;
+  let got: string;
+  try {
+    got = hw ? await hw.worker.digest(hw.id) : hash!.digest('hex');
+  } catch (err) {
+    throw new FetchError(`${p.where}: ${describeCause(err)}`, { cause: err });
   }
+  if (got !== p.expected.hex) throw hashMismatch(p.where, p.expected, got);
 }
 
 /** streamResource over a Readable (node:http's body, tftp, s3, gs, oem), optionally gunzipped. */
