@@ -3,13 +3,13 @@
 //  - object keys match struct fields case-insensitively ("Path" fills path), the last duplicate
 //    wins; Ignition still warns "Unused key Path" because the key is not spelled as the spec says;
 //  - unknown keys are ignored, with the warning "Unused key <key>";
-//  - JSON types are checked against the version's schema (ajv) and reported in Go's words;
+//  - JSON types are checked against the spec's field types (typeMismatches, which agrees with
+//    the version's JSON Schema) and reported in Go's words;
 //  - an int field needs an integer literal (Go refuses 4.2e2 and 420.0).
 // The result keeps nulls; dropNulls() removes them afterwards.
 import { toPointer, type ReportEntry } from '../errors.js';
 import type { JsonValue, ParsedJson, Position } from './json/parse.js';
-import { fieldsOf, goElemName, goNameOf, goTypeName, type FieldType, type Minor } from './schema/spec.js';
-import { schemaValidator } from './schema/validators.js';
+import { fieldsOf, goElemName, goNameOf, goTypeName, typeMismatches, type FieldType, type Minor } from './schema/spec.js';
 
 export interface Decoded {
   doc: JsonValue;
@@ -32,7 +32,7 @@ function entry(kind: 'error' | 'warning', message: string, pointer: string, pos?
   return { kind, message, location: { pointer, line: pos?.line, column: pos?.column } };
 }
 
-export function decodeDocument(parsed: ParsedJson, minor: Minor, version: string): Decoded {
+export function decodeDocument(parsed: ParsedJson, minor: Minor): Decoded {
   const positions = new Map<string, Position>();
   // Go reports a type error where it stopped reading: just after the value (as ignition-validate prints).
   const ends = new Map<string, Position>();
@@ -84,26 +84,20 @@ export function decodeDocument(parsed: ParsedJson, minor: Minor, version: string
 
   const doc = walk(parsed.value, { ref: 'config' }, [], [], 'Config', []);
 
+  // JSON types last: Go reports a bad integer literal before any type error.
   if (errors.length === 0) {
-    const validate = schemaValidator(version);
-    if (!validate(doc)) {
-      const seen = new Set<string>();
-      for (const err of validate.errors ?? []) {
-        if (err.keyword !== 'type' || seen.has(err.instancePath)) continue;
-        seen.add(err.instancePath);
-        const pointer = err.instancePath;
-        const info = fieldTypes.get(pointer);
-        const actual = valueAtPointer(doc, pointer);
-        // Go stops just inside an object or array it cannot use, and after a literal.
-        const pos = actual !== null && typeof actual === 'object' ? positions.get(pointer) : ends.get(pointer);
-        let message: string;
-        if (!info || pointer === '') {
-          message = `json: cannot unmarshal ${jsonTypeOf(actual)} into Go value of type types.Config`;
-        } else {
-          message = `json: cannot unmarshal ${jsonTypeOf(actual)} into Go struct field ${info.owner}.${info.keys.join('.')} of type ${info.goType}`;
-        }
-        errors.push(entry('error', message, pointer, pos));
+    for (const pointer of typeMismatches(doc)) {
+      const info = fieldTypes.get(pointer);
+      const actual = valueAtPointer(doc, pointer);
+      // Go stops just inside an object or array it cannot use, and after a literal.
+      const pos = actual !== null && typeof actual === 'object' ? positions.get(pointer) : ends.get(pointer);
+      let message: string;
+      if (!info || pointer === '') {
+        message = `json: cannot unmarshal ${jsonTypeOf(actual)} into Go value of type types.Config`;
+      } else {
+        message = `json: cannot unmarshal ${jsonTypeOf(actual)} into Go struct field ${info.owner}.${info.keys.join('.')} of type ${info.goType}`;
       }
+      errors.push(entry('error', message, pointer, pos));
     }
   }
   errors.sort(byPosition);

@@ -182,7 +182,7 @@ interface DecodedConfig {
 }
 
 function decodeOrThrow(parsed: ParsedJson, spec: SpecVersion): DecodedConfig {
-  const decoded = decodeDocument(parsed, minorOf(spec), spec);
+  const decoded = decodeDocument(parsed, minorOf(spec));
   if (decoded.errors.length > 0) {
     throw new KindlingError('config-invalid', ERR_INVALID, { location: decoded.errors[0].location, entries: [...decoded.errors, ...decoded.warnings] });
   }

@@ -382,3 +382,37 @@ export function goNameOf(typeName: string): string {
 }
 
 export type { FieldType };
+
+/**
+ * The JSON pointers where a decoded document's JSON types break the spec, as a draft-07 validator
+ * of buildSchema() reports "type" errors (test/config/type-check.test.ts compares the two with ajv
+ * on generated documents): every field admits null; the root must be an object; a value of the
+ * wrong type is not looked into. The fields of the newest version serve every version, since the
+ * decoder has already dropped the keys a version does not know and no field changed its type.
+ * Pointers come depth first, in field order, list entries by index.
+ */
+export function typeMismatches(doc: unknown): string[] {
+  const found: string[] = [];
+  const check = (value: unknown, type: FieldType, pointer: string): void => {
+    if (value === null) return;
+    if (type === 'string' || type === 'boolean') {
+      if (typeof value !== type) found.push(pointer);
+    } else if (type === 'integer') {
+      if (!Number.isInteger(value)) found.push(pointer);
+    } else if ('list' in type) {
+      if (!Array.isArray(value)) found.push(pointer);
+      else for (let i = 0; i < value.length; i++) check(value[i], type.list, `${pointer}/${i}`);
+    } else if (typeof value !== 'object' || Array.isArray(value)) {
+      found.push(pointer);
+    } else {
+      // Field names are plain words: nothing to escape in a pointer.
+      for (const field of TYPES[type.ref].fields) {
+        const v = (value as Record<string, unknown>)[field.name];
+        if (v !== undefined) check(v, field.type, `${pointer}/${field.name}`);
+      }
+    }
+  };
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return [''];
+  check(doc, { ref: 'config' }, '');
+  return found;
+}
