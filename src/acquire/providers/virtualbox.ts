@@ -12,8 +12,8 @@
 // built by scripts/build-native.sh, installed by the dracut module as /usr/lib/kindling/kindling-vbox).
 // Each property is one run of the helper: open, version, connect, GET_PROP (repeated with the size
 // the host asks for on VERR_BUFFER_OVERFLOW), disconnect, close, as each of Ignition's reads does.
-// Ignition's ignition-rmcfg (deleting the properties in the booted system) has no Kindling
-// counterpart yet; the helper can delete (`kindling-vbox delete NAME`), nothing calls it.
+// Deleting them after provisioning (Ignition's ignition-rmcfg) is `kindling rmcfg --platform
+// virtualbox` (src/cli/rmcfg.ts), through deleteGuestProperty below and `kindling-vbox delete NAME`.
 //
 // Knobs: KINDLING_VBOXGUEST_DEVICE (default /dev/vboxguest), KINDLING_VBOX_HELPER (the helper's
 // path; default: kindling-vbox next to the running bundle, then /usr/lib/kindling/kindling-vbox,
@@ -108,6 +108,28 @@ export async function readGuestProperty(ctx: ProviderContext, name: string): Pro
     default:
       throw new KindlingError('platform', `${what}: ${why}`);
   }
+}
+
+/**
+ * Deletes one guest property (the host's DEL_PROP: a property that does not exist is no error).
+ * Throws a KindlingError naming the property for everything else, as Ignition's deleteProperty.
+ */
+export async function deleteGuestProperty(vars: NodeJS.ProcessEnv, name: string, signal: AbortSignal): Promise<void> {
+  const device = vars.KINDLING_VBOXGUEST_DEVICE || '/dev/vboxguest';
+  const helper = helperPath(vars);
+  const what = `deleting VirtualBox guest property "${name}"`;
+  const r = await runHelper(helper, ['-d', device, 'delete', name], signal);
+  if (r.spawnError) {
+    if (r.spawnError.name === 'AbortError') throw new KindlingError('platform', `${what}: gave up at the timeout`);
+    if (r.spawnError.code === 'ENOENT')
+      throw new KindlingError('platform', `${what}: the helper ${helper} is not installed (scripts/build-native.sh builds it)`);
+    throw new KindlingError('platform', `${what}: cannot run ${helper}: ${r.spawnError.message}`);
+  }
+  if (r.code === FOUND) return;
+  // The helper's line, without its name and without a second "deleting NAME: ".
+  const why = r.stderr.replace(/^kindling-vbox: /, '').replace(`deleting ${name}: `, '') || `${helper} exited ${r.code}`;
+  if (r.code === NO_DEVICE) throw new KindlingError('platform', `${what}: ${why} (not a VirtualBox guest, or the vboxguest driver is not loaded)`);
+  throw new KindlingError('platform', `${what}: ${why}`);
 }
 
 export const virtualbox: Provider = {

@@ -66,6 +66,30 @@ export function ovfProperties(xml: string): Record<string, string> {
   return out;
 }
 
+const PROPERTY_ELEMENT = /<((?:[\w.-]+:)?Property)\b((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(?:\/>|>[\s\S]*?<\/\1\s*>)/g;
+const KEY_ATTRIBUTE = /(?:^|\s)(?:[\w.-]+:)?key\s*=\s*(?:"([^"]*)"|'([^']*)')/;
+
+/**
+ * The OVF environment document without the Property elements whose key is one of `keys`, and
+ * whether any was removed (when none is, the text is returned untouched, as Ignition does). The
+ * rest of the text is kept byte for byte. Every Property element counts, whatever its prefix or
+ * its key attribute's (ovfProperties reads them all, so all must go); Ignition's
+ * DeleteOvfProperties only removes those in the OVF environment namespace.
+ */
+export function deleteOvfProperties(xml: string, keys: readonly string[]): { xml: string; removed: boolean } {
+  const unescape = (v: string) =>
+    v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#10;/g, '\n').replace(/&amp;/g, '&');
+  let removed = false;
+  const out = xml.replace(PROPERTY_ELEMENT, (element: string, _name: string, attrs: string) => {
+    const m = KEY_ATTRIBUTE.exec(attrs);
+    const key = m ? unescape(m[1] ?? m[2] ?? '') : undefined;
+    if (key === undefined || !keys.includes(key)) return element;
+    removed = true;
+    return '';
+  });
+  return removed ? { xml: out, removed } : { xml, removed };
+}
+
 export const vmware: Provider = {
   name: 'vmware',
   source: 'guestinfo.ignition.config.data (+ .encoding) via vmware-rpctool',
