@@ -26,6 +26,8 @@ Usage:
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  // Under Ignition's name (a link /usr/libexec/ignition-rmcfg), with Ignition's flags unchanged.
+  if (/(^|\/)ignition-rmcfg$/.test(process.argv[1] ?? '')) return (await import(/* webpackMode: "eager" */ './rmcfg.js')).runRmcfg(argv);
   const [first, ...rest] = argv;
   switch (first) {
     case undefined:
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import(/* webpackMode: "eager" */ './plan.js')).runPlan(rest);
     case 'apply':
       return (await import(/* webpackMode: "eager" */ './apply.js')).runApply(rest);
+    case 'rmcfg':
+      return (await import(/* webpackMode: "eager" */ './rmcfg.js')).runRmcfg(rest);
     case 'serve':
       return (await import(/* webpackMode: "eager" */ './serve.js')).runServe(rest);
     default:
