@@ -8,14 +8,16 @@
 //
 // Node cannot switch credentials for one thread (Ignition clones a thread and calls setreuid in
 // it); process.seteuid in this process would switch every thread, including libuv's pool while
-// other work (fetches, staging files) may be using it. So a short-lived child does it: this same
-// node binary, started as root in the root's top-level directory of the path (ROOT/home), which
-// drops to the user's effective ids and runs writeWork() below. Ignition walks every directory from
-// the host's "/" down as the user; starting in ROOT/home means the directories above it (the root
-// itself included) need not be searchable by the user. On a real boot that changes nothing (the
-// root of /sysroot is 0755); a scratch root from mktemp (0700) works. The data goes through the
-// child's stdin: never argv, never a log line. Root's own keys (uid 0, gid 0) need no switch and
-// are written in this process by the same function.
+// other work (fetches, staging files) may be using it. So a child does it: this same node binary,
+// ONE per stage (AsUserWriter: a node start costs ~30 ms here and 0.3-1 s under QEMU TCG), which
+// for each user, as root, enters the root's top-level directory of the path (ROOT/home), drops to
+// the user's effective ids, runs writeWork() below and switches back to root (checked) before it
+// reads the next request. Ignition walks every directory from the host's "/" down as the user;
+// starting in ROOT/home means the directories above it (the root itself included) need not be
+// searchable by the user. On a real boot that changes nothing (the root of /sysroot is 0755); a
+// scratch root from mktemp (0700) works. The data goes through the child's stdin: never argv,
+// never a log line. Root's own keys (uid 0, gid 0) need no switch and are written in this process
+// by the same function.
 //
 // Safety beyond Ignition: the caller resolves the path inside the root first (symlinks in existing
 // components followed as if the root were "/"), so the directories walked here are real ones; an
@@ -127,26 +129,63 @@ export function writeWork(fsm: typeof fs, base: string, prefix: string, comps: s
   return created;
 }
 
-/** The child's program: drop to the user (effective ids, as Ignition), run writeWork, report. */
+/**
+ * The child's program: one process serves every user of a stage. Requests arrive on stdin, each a
+ * JSON header line {uid, gid, cwd, prefix, comps, name, len} followed by exactly `len` bytes of
+ * data; each is answered by one JSON line on stdout ({created} or {error}). Per request, as root:
+ * enter `cwd`, then drop the supplementary groups and switch the effective gid and uid to the
+ * user's (as Ignition: the real uid stays 0), run writeWork(), switch back to root (euid first,
+ * then egid; checked, and the process dies if that did not work) and leave the user's directory
+ * before the next request is even parsed. Any failure outside writeWork() itself (a switch that
+ * fails, a malformed request) is an uncaught exception: the child dies with its message on stderr
+ * and the parent reports it, as when the one-shot child died.
+ */
 function childProgram(): string {
   return [
     '"use strict";',
     'const fs = require("fs");',
-    'const j = JSON.parse(process.argv[1]);',
-    'const data = fs.readFileSync(0);',
     'process.umask(0o077);',
-    'process.setgroups([]);',
-    'process.setegid(j.gid);',
-    'process.seteuid(j.uid);',
     `const work = ${writeWork.toString()};`,
-    'let out;',
-    'try { out = { created: work(fs, ".", j.prefix, j.comps, j.name, data) }; }',
-    'catch (e) { out = { error: { step: e.step, at: e.at, code: e.code, errno: e.errno, message: String(e.message) } }; process.exitCode = 1; }',
-    'fs.writeSync(1, JSON.stringify(out));',
+    'function serve(j, data) {',
+    '  try { process.chdir(j.cwd); }',
+    '  catch (e) { return { error: { step: "start", at: j.cwd, code: e.code, errno: e.errno, message: String(e.message) } }; }',
+    '  process.setgroups([]);',
+    '  process.setegid(j.gid);',
+    '  process.seteuid(j.uid);',
+    '  let out;',
+    '  try { out = { created: work(fs, ".", j.prefix, j.comps, j.name, data) }; }',
+    '  catch (e) { out = { error: { step: e.step, at: e.at, code: e.code, errno: e.errno, message: String(e.message) } }; }',
+    '  process.seteuid(0);',
+    '  process.setegid(0);',
+    '  if (process.geteuid() !== 0 || process.getegid() !== 0) throw new Error("could not switch back to root");',
+    '  process.chdir("/");',
+    '  return out;',
+    '}',
+    'let pending = Buffer.alloc(0);',
+    'process.stdin.on("data", (chunk) => {',
+    '  pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;',
+    '  for (;;) {',
+    '    const nl = pending.indexOf(10);',
+    '    if (nl < 0) return;',
+    '    const j = JSON.parse(pending.toString("utf8", 0, nl));',
+    '    if (pending.length < nl + 1 + j.len) return;',
+    '    const data = pending.subarray(nl + 1, nl + 1 + j.len);',
+    '    pending = pending.subarray(nl + 1 + j.len);',
+    '    fs.writeSync(1, JSON.stringify(serve(j, data)) + "\\n");',
+    '  }',
+    '});',
   ].join('\n');
 }
 
 let program: string | undefined;
+let childStarts = 0;
+// Loaded at the first write as a user (a boot without keys for other users never needs it).
+let childProcess: typeof import('node:child_process') | undefined;
+
+/** For tests: how many child processes this process has started to write as users. */
+export function asUserChildStarts(): number {
+  return childStarts;
+}
 
 interface ChildError {
   step?: string;
@@ -171,70 +210,181 @@ function splitDir(dir: string): string[] {
   return dir.split('/').filter((c) => c !== '' && c !== '.');
 }
 
-/** Writes job.data to ROOT/dir/name as job.uid:job.gid (see the top of this file). */
-export async function writeFileAsUser(job: AsUserWrite): Promise<AsUserResult> {
-  const comps = splitDir(job.dir);
-  if (comps.includes('..') || job.name === '' || job.name.includes('/') || job.name === '.' || job.name === '..') {
-    throw new AsUserError('resolve', `${job.dir}/${job.name}`, undefined, 'not a resolved in-root path');
-  }
-  const inProcess = !job.switchUser || (job.uid === 0 && job.gid === 0);
-  if (inProcess) {
-    try {
-      return { created: writeWork(fs, job.root === '/' ? '' : job.root, '', comps, job.name, job.data), how: 'in-process' };
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException & { step?: string; at?: string };
-      throw new AsUserError(err.step ?? 'write', err.at ?? `${job.dir}/${job.name}`, err.code, reasonOf(err));
+/** What the child answered for one request, or how it ended before answering. */
+interface Reply {
+  out?: { created?: string[]; error?: ChildError };
+  code?: number | null;
+  signal?: string | null;
+  stderr?: string;
+  spawnError?: Error;
+}
+
+/**
+ * One child process writing as users, for as many users as a stage has (see childProgram): started
+ * at the first write that needs a switch, ended by close(). Requests go one at a time. Between
+ * requests the child and its pipes are unref'd, so a writer somebody forgot to close never keeps
+ * this process alive (the child ends when its stdin closes, at our exit at the latest).
+ */
+export class AsUserWriter {
+  private child?: import('node:child_process').ChildProcessWithoutNullStreams;
+  private replies: Reply[] = [];
+  private waiter?: (r: Reply) => void;
+  private ended?: Reply;
+  private stdout = '';
+  private stderr = '';
+  private closed?: Promise<void>;
+
+  /** Writes job.data to ROOT/dir/name as job.uid:job.gid (see the top of this file). */
+  async write(job: AsUserWrite): Promise<AsUserResult> {
+    const comps = splitDir(job.dir);
+    if (comps.includes('..') || job.name === '' || job.name.includes('/') || job.name === '.' || job.name === '..') {
+      throw new AsUserError('resolve', `${job.dir}/${job.name}`, undefined, 'not a resolved in-root path');
     }
-  }
-  program ??= childProgram();
-  const log = getLogger();
-  log.debug({}, `writing ${job.dir}/${job.name} as uid ${job.uid}, gid ${job.gid} (child process)`);
-  const { spawn } = await import(/* webpackMode: "eager" */ 'node:child_process');
-  // Start in ROOT/<first component> when that is a directory (looked at as root; the caller
-  // resolved the path, so it is not a link): the user's checks apply from there down.
-  let prefix = '';
-  let cwd = job.root;
-  if (comps.length > 0) {
-    const top = path.join(job.root, comps[0]);
-    if (fs.lstatSync(top, { throwIfNoEntry: false })?.isDirectory()) {
-      prefix = '/' + comps[0];
-      cwd = top;
+    const inProcess = !job.switchUser || (job.uid === 0 && job.gid === 0);
+    if (inProcess) {
+      try {
+        return { created: writeWork(fs, job.root === '/' ? '' : job.root, '', comps, job.name, job.data), how: 'in-process' };
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException & { step?: string; at?: string };
+        throw new AsUserError(err.step ?? 'write', err.at ?? `${job.dir}/${job.name}`, err.code, reasonOf(err));
+      }
     }
+    getLogger().debug({}, `writing ${job.dir}/${job.name} as uid ${job.uid}, gid ${job.gid} (child process)`);
+    // Start in ROOT/<first component> when that is a directory (looked at as root; the caller
+    // resolved the path, so it is not a link): the user's checks apply from there down.
+    let prefix = '';
+    let cwd = job.root;
+    if (comps.length > 0) {
+      const top = path.join(job.root, comps[0]);
+      if (fs.lstatSync(top, { throwIfNoEntry: false })?.isDirectory()) {
+        prefix = '/' + comps[0];
+        cwd = top;
+      }
+    }
+    childProcess ??= await import(/* webpackMode: "eager" */ 'node:child_process');
+    const header = JSON.stringify({ uid: job.uid, gid: job.gid, cwd, prefix, comps: prefix ? comps.slice(1) : comps, name: job.name, len: job.data.length });
+    const result = await this.request(header, job.data);
+    if (result.spawnError) {
+      throw new AsUserError('start', `${job.dir}/${job.name}`, undefined, `cannot start ${process.execPath} to write as uid ${job.uid}: ${result.spawnError.message}`);
+    }
+    const out = result.out;
+    if (out?.error?.step === 'start') {
+      // The directory to start in could not be entered (it went away since it was looked at).
+      throw new AsUserError('start', `${job.dir}/${job.name}`, out.error.code, `cannot start in ${cwd} to write as uid ${job.uid}: ${reasonOf(out.error)}`);
+    }
+    if (out?.error) {
+      throw new AsUserError(out.error.step ?? 'write', out.error.at ?? `${job.dir}/${job.name}`, out.error.code, reasonOf(out.error));
+    }
+    if (!out?.created) {
+      const why = result.signal ? `killed by ${result.signal}` : result.code !== undefined ? `exited ${result.code}` : 'answered something unreadable';
+      throw new AsUserError('write', `${job.dir}/${job.name}`, undefined, `the process writing as uid ${job.uid} ${why}: ${(result.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    return { created: out.created, how: 'child' };
   }
-  const arg = JSON.stringify({ uid: job.uid, gid: job.gid, prefix, comps: prefix ? comps.slice(1) : comps, name: job.name });
-  const result = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; spawnError?: Error }>((resolve) => {
-    const child = spawn(process.execPath, ['-e', program!, arg], {
-      cwd,
-      // Nothing of ours (NODE_OPTIONS, proxies, ...) reaches it; it needs no environment.
-      env: {},
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
+
+  /** For tests: the pid of the running child, if one runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Ends the child (its stdin closes) and waits for it. The writer can be used again after. */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.setRef(child, true);
+    child.stdin.end();
+    await this.closed;
+  }
+
+  private start(): void {
+    program ??= childProgram();
+    childStarts++;
+    const { spawn } = childProcess!;
+    // Nothing of ours (NODE_OPTIONS, proxies, ...) reaches it; it needs no environment. It starts
+    // in "/" and enters each request's directory as root.
+    const child = spawn(process.execPath, ['-e', program], { cwd: '/', env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.replies = [];
+    this.ended = undefined;
+    this.stdout = '';
+    this.stderr = '';
     let spawnError: Error | undefined;
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      this.stdout += s;
+      for (let nl = this.stdout.indexOf('\n'); nl >= 0; nl = this.stdout.indexOf('\n')) {
+        const line = this.stdout.slice(0, nl);
+        this.stdout = this.stdout.slice(nl + 1);
+        let out: Reply['out'];
+        try {
+          out = JSON.parse(line) as Reply['out'];
+        } catch {
+          out = undefined;
+        }
+        this.deliver({ out });
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));
     child.on('error', (e) => (spawnError = e));
     // A child that died early closes its stdin: EPIPE here is reported by its exit status.
     child.stdin.on('error', () => {});
-    child.stdin.end(job.data);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, spawnError }));
-  });
-  if (result.spawnError) {
-    throw new AsUserError('start', `${job.dir}/${job.name}`, undefined, `cannot start ${process.execPath} to write as uid ${job.uid}: ${result.spawnError.message}`);
+    this.closed = new Promise<void>((resolve) =>
+      child.on('close', (code, signal) => {
+        if (this.child === child) this.child = undefined;
+        this.ended = { code, signal, stderr: this.stderr, spawnError };
+        this.deliver(this.ended);
+        resolve();
+      }),
+    );
   }
-  let out: { created?: string[]; error?: ChildError } | undefined;
+
+  private deliver(r: Reply): void {
+    const w = this.waiter;
+    if (w) {
+      this.waiter = undefined;
+      w(r);
+    } else if (r.out !== undefined) this.replies.push(r);
+  }
+
+  private async request(header: string, data: Uint8Array): Promise<Reply> {
+    if (!this.child) this.start();
+    const child = this.child!;
+    const reply = new Promise<Reply>((resolve) => {
+      const queued = this.replies.shift();
+      if (queued) resolve(queued);
+      else if (this.ended) resolve(this.ended);
+      else this.waiter = resolve;
+    });
+    this.setRef(child, true);
+    child.stdin.write(header + '\n');
+    child.stdin.write(data);
+    try {
+      return await reply;
+    } finally {
+      this.setRef(child, false);
+    }
+  }
+
+  private setRef(child: NonNullable<AsUserWriter['child']>, on: boolean): void {
+    // The pipes are net.Sockets: ref()/unref() decide whether they keep the event loop alive.
+    for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<{ ref(): void; unref(): void }>) {
+      if (on) s.ref();
+      else s.unref();
+    }
+    if (on) child.ref();
+    else child.unref();
+  }
+}
+
+/**
+ * Writes job.data to ROOT/dir/name as job.uid:job.gid (see the top of this file), through
+ * `writer` (one child for many users) or, without one, a child of its own that ends at once.
+ */
+export async function writeFileAsUser(job: AsUserWrite, writer?: AsUserWriter): Promise<AsUserResult> {
+  if (writer) return writer.write(job);
+  const own = new AsUserWriter();
   try {
-    out = JSON.parse(result.stdout) as typeof out;
-  } catch {
-    out = undefined;
+    return await own.write(job);
+  } finally {
+    await own.close();
   }
-  if (out?.error) {
-    throw new AsUserError(out.error.step ?? 'write', out.error.at ?? `${job.dir}/${job.name}`, out.error.code, reasonOf(out.error));
-  }
-  if (result.code !== 0 || !out?.created) {
-    const why = result.signal ? `killed by ${result.signal}` : `exited ${result.code}`;
-    throw new AsUserError('write', `${job.dir}/${job.name}`, undefined, `the process writing as uid ${job.uid} ${why}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  }
-  return { created: out.created, how: 'child' };
 }

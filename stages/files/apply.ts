@@ -65,5 +65,6 @@ export async function applyPlan(cfg: StageContextConfig, plan: FilesPlan): Promi
     for (const line of cfg.unprivilegedReport) log.warn(`not applied (unprivileged): ${line}`);
   } finally {
     await prefetch.close();
+    await cfg.asUser?.close();
   }
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../../src/log/logger.js';
 import { readCreatedDirs } from '../mountpoint-dirs.js';
 import { syncEnabled } from './durability.js';
 import type { StageContext } from '../types.js';
+import type { AsUserWriter } from '../../src/system/as-user.js';
 
 export type { PasswdGroup, PasswdUser } from '../../src/config/types.js';
 
@@ -46,6 +47,8 @@ export interface StageContextConfig {
   umask: number;
   /** In-root directories the mount stage created for mount points (stages/mountpoint-dirs.ts). */
   createdMountDirs: string[];
+  /** The one child process writing SSH keys as the users (started at the first; applyPlan closes it). */
+  asUser?: AsUserWriter;
 }
 
 /** A directory the apply made or used. */

@@ -13,7 +13,7 @@ import type { PasswdGroup, PasswdUser, StageContextConfig } from './context.js';
 import { KindlingError } from '../../src/errors.js';
 import { lookupGroup, lookupUser } from '../../src/root/passwd.js';
 import { joinRoot, resolveInRoot, toInRoot } from '../../src/root/resolve.js';
-import { AsUserError, writeFileAsUser } from '../../src/system/as-user.js';
+import { AsUserError, AsUserWriter, writeFileAsUser } from '../../src/system/as-user.js';
 import { run } from '../../src/system/exec.js';
 import { PASSWORD_PLACEHOLDER, type FilesOp } from './types.js';
 import { entryAt, errno } from './util.js';
@@ -198,15 +198,19 @@ export async function applySshKeys(cfg: StageContextConfig, op: FilesOp): Promis
   // over what we created as far as we can (chownOrReport).
   const switchUser = process.geteuid?.() === 0;
   try {
-    const r = await writeFileAsUser({
-      root: cfg.root,
-      dir: path.posix.dirname(inRoot),
-      name: path.posix.basename(inRoot),
-      uid: user.uid,
-      gid: user.gid,
-      data: Buffer.from(text),
-      switchUser,
-    });
+    // One child process writes the keys of every user of the stage (closed by applyPlan).
+    const r = await writeFileAsUser(
+      {
+        root: cfg.root,
+        dir: path.posix.dirname(inRoot),
+        name: path.posix.basename(inRoot),
+        uid: user.uid,
+        gid: user.gid,
+        data: Buffer.from(text),
+        switchUser,
+      },
+      (cfg.asUser ??= new AsUserWriter()),
+    );
     if (!switchUser) for (const p of r.created) await chownOrReport(cfg, joinRoot(cfg.root, p), user.uid, user.gid);
   } catch (err) {
     const why = err instanceof AsUserError ? `${err.message} (as uid ${user.uid}, gid ${user.gid})` : (err as Error).message;

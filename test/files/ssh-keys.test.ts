@@ -4,11 +4,11 @@
 // with the kernel's own permission checks. Needs root (it switches to other users); the same cases
 // against Ignition 2.14 itself are in test/differential/files/ssh-keys.test.ts.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
-import { writeFileAsUser } from '../../src/system/as-user.js';
+import { AsUserWriter, asUserChildStarts, writeFileAsUser } from '../../src/system/as-user.js';
 import { cleanupTemps, runFiles, snapshot, tempDir } from './helpers.js';
 
 afterAll(cleanupTemps);
@@ -252,5 +252,127 @@ maybe('writeFileAsUser', () => {
     expect(r.stdout + r.stderr).not.toContain('SECRETKEYMATERIAL');
     expect(readFileSync(path.join(root, KEYS_FILE), 'utf8')).toBe('ssh-ed25519 SECRETKEYMATERIAL core\n');
     expect(statSync(path.join(root, KEYS_FILE)).uid).toBe(500);
+  });
+});
+
+/** keysRoot() plus users u0..u(n-1) (uid/gid 1100+i, homes 0700 of their own, only they can enter). */
+function manyRoot(n: number): string {
+  const r = keysRoot();
+  for (let i = 0; i < n; i++) {
+    appendFileSync(path.join(r, 'etc/passwd'), `u${i}:x:${1100 + i}:${1100 + i}::/home/u${i}:/bin/sh\n`);
+    appendFileSync(path.join(r, 'etc/group'), `u${i}:x:${1100 + i}:\n`);
+    appendFileSync(path.join(r, 'etc/shadow'), `u${i}:*:15887:0:::::\n`);
+    appendFileSync(path.join(r, 'etc/gshadow'), `u${i}:*::\n`);
+    mkdirSync(path.join(r, `home/u${i}`), { mode: 0o700 });
+    chownSync(path.join(r, `home/u${i}`), 1100 + i, 1100 + i);
+  }
+  return r;
+}
+
+/** The ids and groups of a process, from /proc (real, effective, saved, filesystem). */
+function procIds(pid: number): { uid: string; gid: string; groups: string } {
+  const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (k: string) => (new RegExp(`^${k}:[ \\t]*(.*)$`, 'm').exec(st)?.[1] ?? '').trim().split(/\s+/).join(' ');
+  return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups') };
+}
+
+maybe('one child process writes the keys of every user of a stage', () => {
+  it('four users with keys (and root between them) start ONE child; each file is its user\'s', async () => {
+    const root = manyRoot(4);
+    const users = [
+      { name: 'u0', sshAuthorizedKeys: ['k0'] },
+      { name: 'root', sshAuthorizedKeys: ['kr'] },
+      { name: 'u1', sshAuthorizedKeys: ['k1a', 'k1b'] },
+      { name: 'core', sshAuthorizedKeys: ['kc'] },
+      { name: 'u2', sshAuthorizedKeys: ['k2'] },
+      { name: 'u3', sshAuthorizedKeys: ['k3'] },
+    ];
+    const before = asUserChildStarts();
+    expect(await outcome({ ignition: { version: '3.3.0' }, passwd: { users } }, root)).toBe('ok');
+    // The old way started one per user other than root: 5 here.
+    expect(asUserChildStarts() - before).toBe(1);
+    for (const [i, home, ids] of [[0, 'home/u0', '1100:1100'], [1, 'home/u1', '1101:1101'], [2, 'home/u2', '1102:1102'], [3, 'home/u3', '1103:1103'], ['c', 'home/core', '500:500'], ['r', 'root', '0:0']] as const) {
+      const f = path.join(root, home, '.ssh/authorized_keys.d/ignition');
+      expect([home, readFileSync(f, 'utf8'), owner(f), mode(f), owner(path.join(root, home, '.ssh')), mode(path.join(root, home, '.ssh'))]).toEqual([
+        home,
+        i === 1 ? 'k1a\nk1b\n' : `k${i}\n`,
+        ids,
+        '600',
+        ids,
+        '700',
+      ]);
+    }
+  });
+
+  it('a stage without keys for other users than root starts no child', async () => {
+    const before = asUserChildStarts();
+    expect(await outcome(keysConfig('root', ['k']), manyRoot(1))).toBe('ok');
+    expect(asUserChildStarts()).toBe(before);
+  });
+
+  it('the second of three users fails (root-owned ~/.ssh): the stage fails with the one-user message; the first user\'s keys are written, the third\'s are not', async () => {
+    const root = manyRoot(3);
+    mkdirSync(path.join(root, 'home/u1/.ssh'), { mode: 0o755 });
+    const alone = manyRoot(3);
+    mkdirSync(path.join(alone, 'home/u1/.ssh'), { mode: 0o755 });
+    const single = await outcome(keysConfig('u1', ['k1']), alone);
+    expect(single).toMatch(/failed to add SSH keys for u1 .*mkdir \/home\/u1\/\.ssh\/authorized_keys\.d: permission denied \(as uid 1101, gid 1101\)/);
+    const before = asUserChildStarts();
+    const why = await outcome({ ignition: { version: '3.3.0' }, passwd: { users: [0, 1, 2].map((i) => ({ name: `u${i}`, sshAuthorizedKeys: [`k${i}`] })) } }, root);
+    expect(why).toBe(single);
+    expect(asUserChildStarts() - before).toBe(1);
+    expect(readFileSync(path.join(root, 'home/u0/.ssh/authorized_keys.d/ignition'), 'utf8')).toBe('k0\n');
+    expect(existsSync(path.join(root, 'home/u1/.ssh/authorized_keys.d'))).toBe(false);
+    expect(existsSync(path.join(root, 'home/u2/.ssh'))).toBe(false);
+  });
+
+  it('between users the child is root again (uid, gid, no groups) and each user\'s bytes arrive intact', async () => {
+    const root = manyRoot(3);
+    const w = new AsUserWriter();
+    try {
+      const big = Buffer.alloc(300_000);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 131) & 0xff; // newlines, braces, NULs
+      const datas = [big, Buffer.from('{"uid":0,"len":3}\n'), Buffer.alloc(0)];
+      let pid: number | undefined;
+      for (let i = 0; i < 3; i++) {
+        const r = await w.write({ root, dir: `/home/u${i}/.ssh`, name: 'f', uid: 1100 + i, gid: 1100 + i, data: datas[i]!, switchUser: true });
+        expect(r).toEqual({ created: [`/home/u${i}/.ssh`, `/home/u${i}/.ssh/f`], how: 'child' });
+        pid ??= w.pid;
+        expect(w.pid).toBe(pid);
+        // Idle between requests: real, effective, saved and filesystem ids all root, no groups.
+        expect(procIds(pid!)).toEqual({ uid: '0 0 0 0', gid: '0 0 0 0', groups: '' });
+        expect(readFileSync(path.join(root, `home/u${i}/.ssh/f`)).equals(datas[i]!)).toBe(true);
+        expect(owner(path.join(root, `home/u${i}/.ssh/f`))).toBe(`${1100 + i}:${1100 + i}`);
+      }
+      // u1 may not enter u0's home (0700): written as u1, into u0's home, it fails; the child lives on.
+      await expect(w.write({ root, dir: '/home/u0/.ssh', name: 'g', uid: 1101, gid: 1101, data: Buffer.from('x'), switchUser: true })).rejects.toThrow(/open \/home\/u0\/\.ssh\/g: permission denied|mkdir \/home\/u0\/\.ssh: permission denied/);
+      expect(w.pid).toBe(pid);
+      expect(existsSync(path.join(root, 'home/u0/.ssh/g'))).toBe(false);
+    } finally {
+      await w.close();
+    }
+    expect(w.pid).toBeUndefined();
+  });
+
+  it('a child killed between users is reported once; the next write starts a new one', async () => {
+    const root = manyRoot(2);
+    const w = new AsUserWriter();
+    try {
+      await w.write({ root, dir: '/home/u0/.ssh', name: 'f', uid: 1100, gid: 1100, data: Buffer.from('a'), switchUser: true });
+      const first = w.pid!;
+      const before = asUserChildStarts();
+      process.kill(first, 'SIGKILL');
+      // Killed while idle: the next write either meets the dead child (reported) or a new one.
+      const r = await w.write({ root, dir: '/home/u1/.ssh', name: 'f', uid: 1101, gid: 1101, data: Buffer.from('b'), switchUser: true }).catch((e: Error) => e);
+      if (r instanceof Error) {
+        expect(r.message).toMatch(/the process writing as uid 1101 killed by SIGKILL/);
+        await w.write({ root, dir: '/home/u1/.ssh', name: 'f', uid: 1101, gid: 1101, data: Buffer.from('b'), switchUser: true });
+      }
+      expect(asUserChildStarts() - before).toBe(1);
+      expect(w.pid).not.toBe(first);
+      expect(readFileSync(path.join(root, 'home/u1/.ssh/f'), 'utf8')).toBe('b');
+    } finally {
+      await w.close();
+    }
   });
 });

@@ -240,3 +240,33 @@ maybe('SSH keys vs Ignition 2.14: written as the user', () => {
     expect(r.outsideChanged).toBe(false);
   });
 });
+
+// Several users in one stage: Kindling writes every user's keys through one child process
+// (src/system/as-user.ts AsUserWriter), switching back to root between users. Ignition 2.14 does
+// EnsureUser, SetPasswordHash, AuthorizeSSHKeys user by user and stops at the first failure.
+maybe('SSH keys vs Ignition 2.14: several users in one stage', () => {
+  const many = (names: string[]) => ({
+    passwd: { users: names.map((name, i) => ({ name, ...(name === 'core' || name === 'root' ? {} : { uid: 1201 + i }), sshAuthorizedKeys: [`ssh-ed25519 AAAA ${name}`] })) },
+  });
+
+  it('five users (new, existing, root among them): identical trees', async () => {
+    expectSame(await compare(many(['alice', 'core', 'root', 'bob', 'carol'])));
+  });
+
+  it('the second of three fails (root-owned ~/.ssh): both fail alike; the first user has keys, the third was never created', async () => {
+    const r = await compare(many(['alice', 'core', 'bob']), (root) => {
+      mkdirSync(path.join(root, 'home/core/.ssh'));
+      chmodSync(path.join(root, 'home/core/.ssh'), 0o755);
+    });
+    expectSameFailure(r, 'permission denied');
+    expect(r.kinWhy).toMatch(/failed to add SSH keys for core .*permission denied \(as uid 500, gid 500\)/);
+  });
+
+  it('the last of three fails (a home the user cannot enter): the first two have their keys in both', async () => {
+    const r = await compare(many(['alice', 'bob', 'core']), (root) => {
+      chownSync(path.join(root, 'home/core'), 0, 0);
+      chmodSync(path.join(root, 'home/core'), 0o700);
+    });
+    expectSameFailure(r, 'permission denied');
+  });
+});
