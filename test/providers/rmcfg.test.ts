@@ -314,7 +314,8 @@ describe('rmcfg --platform vmware (vmware-rpctool stand-in)', () => {
   });
 
   it('data already the marker, or unset: nothing is written, the encoding is not even read (as Ignition)', () => {
-    for (const g of [{ 'ignition.config.data': 'e30K', 'ignition.config.data.encoding': 'gzip' }, {}]) {
+    const stores: Array<Record<string, string>> = [{ 'ignition.config.data': 'e30K', 'ignition.config.data.encoding': 'gzip' }, {}];
+    for (const g of stores) {
       const h = whost(g);
       const r = kindlingVmware(h);
       expect(r.status, r.out).toBe(0);
@@ -438,4 +439,83 @@ describe.skipIf(!existsSync(IGNITION))('rmcfg command line: the same exit status
       expect(kd.stdout + kd.stderr).toMatch(c.says);
     });
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// the real root's unit (dracut-module/real-root/), installed by dracut-module/install-real-root.sh
+
+/** `systemd-analyze verify`'s dump of a unit: each Exec* command line as argv (systemd's own parsing, %b resolved). */
+function execLines(dump: string, key: string): string[][] {
+  const out: string[][] = [];
+  const block = dump.split(`-> ${key}:`)[1]?.split('-> ')[0] ?? '';
+  for (const m of block.matchAll(/Command Line: (.*)/g)) {
+    const argv: string[] = [];
+    for (const w of m[1]!.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) argv.push(w[1] !== undefined ? w[1].replace(/\\(.)/g, '$1') : w[2]!);
+    out.push(argv);
+  }
+  return out;
+}
+
+const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0 && spawnSync('jq', ['--version']).status === 0;
+
+describe.skipIf(!hasAnalyze)('ignition-delete-config.service for the real root', () => {
+  it('installs with its wants link and ignition-rmcfg, verifies with systemd, and its commands do what Ignition\'s do', () => {
+    const dest = scratch('kindling-rmcfg-root-');
+    execFileSync('dracut-module/install-real-root.sh', [dest, '--bundle', bin]);
+    const units = join(dest, 'usr/lib/systemd/system');
+    expect(readFileSync(join(units, 'ignition-delete-config.service'), 'utf8')).toBe(readFileSync('dracut-module/real-root/ignition-delete-config.service', 'utf8'));
+    expect(execFileSync('readlink', [join(units, 'sysinit.target.wants/ignition-delete-config.service')], { encoding: 'utf8' }).trim()).toBe('../ignition-delete-config.service');
+    expect(execFileSync('readlink', [join(dest, 'usr/libexec/ignition-rmcfg')], { encoding: 'utf8' }).trim()).toBe('../lib/kindling/kindling');
+    // systemd checks the unit against that root: jq must be there too (the distro's).
+    const missing = spawnSync('systemd-analyze', ['verify', `--root=${dest}`, 'ignition-delete-config.service'], { encoding: 'utf8' });
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain('Command /usr/bin/jq is not executable');
+    mkdirSync(join(dest, 'usr/bin'));
+    execFileSync('cp', [execFileSync('sh', ['-c', 'command -v jq'], { encoding: 'utf8' }).trim(), join(dest, 'usr/bin/jq')]);
+    const v = spawnSync('systemd-analyze', ['verify', `--root=${dest}`, 'ignition-delete-config.service'], { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_LEVEL: 'debug' } });
+    expect(v.status, v.stderr).toBe(0);
+    const dump = v.stdout + v.stderr;
+    const conditions = execLines(dump, 'ExecCondition');
+    const start = execLines(dump, 'ExecStart');
+    expect(conditions).toHaveLength(2);
+    expect(start).toEqual([['/usr/libexec/ignition-rmcfg', '--platform=${PLATFORM_ID}']]);
+
+    // ExecCondition, fed the result file Kindling's files stage writes in this boot: run (0);
+    // from another boot, or without a user config: skipped (1).
+    const apply = scratch('kindling-rmcfg-apply-');
+    writeFileSync(join(apply, 'c.ign'), JSON.stringify({ ignition: { version: '3.3.0' } }));
+    execFileSync(bin, ['apply', join(apply, 'c.ign'), '--root', join(apply, 'root')], { stdio: 'pipe' });
+    const result = readFileSync(join(apply, 'root/etc/.ignition-result.json'), 'utf8');
+    const cond = (input: string) => conditions.map(([cmd, ...args]) => spawnSync(cmd!, args, { input }).status);
+    expect(cond(result)).toEqual([0, 0]);
+    expect(cond(result.replace(/"provisioningBootID": "[^"]*"/, '"provisioningBootID": "00000000-0000-0000-0000-000000000000"'))).toEqual([0, 1]);
+    expect(cond(result.replace('"userConfigProvided": true', '"userConfigProvided": false'))[0]).toBe(1);
+
+    // ExecStart with the platform from /run/ignition.env, through the installed link: the config
+    // on the (stand-in) VMware host is replaced.
+    const env = 'OEM_ID=vmware\nPLATFORM_ID=vmware\n'; // what kindling-stage writes
+    const platform = /^PLATFORM_ID=(.*)$/m.exec(env)![1]!;
+    const argv = start[0]!.slice(1).map((a) => a.replace('${PLATFORM_ID}', platform));
+    const h = whost({ 'ignition.config.data': b64(CFG) });
+    const r = spawnSync(join(dest, 'usr/libexec/ignition-rmcfg'), argv, {
+      encoding: 'utf8',
+      env: { PATH: `${standinDir}:${process.env.PATH}`, RPCSTANDIN_DIR: h.store, RPCSTANDIN_LOG: h.log },
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(guestinfoOf(h)).toEqual({ 'ignition.config.data': 'e30K', 'ignition.config.data.encoding': 'base64' });
+  });
+
+  it('kindling-stage writes /run/ignition.env with the platform it decided (unless one is there)', () => {
+    const stage = readFileSync('dracut-module/kindling-stage', 'utf8');
+    const line = stage.split('\n').find((l) => l.includes('/run/ignition.env') && l.includes('printf'));
+    expect(line).toBeDefined();
+    // Run that line alone in a scratch directory standing for /run.
+    const dir = scratch('kindling-rmcfg-env-');
+    const sh = (pre: string) => spawnSync('bash', ['-c', `platform=virtualbox; ${pre} ${line!.replaceAll('/run/', `${dir}/`)}`]);
+    expect(sh('').status).toBe(0);
+    expect(readFileSync(join(dir, 'ignition.env'), 'utf8')).toBe('OEM_ID=virtualbox\nPLATFORM_ID=virtualbox\n');
+    writeFileSync(join(dir, 'ignition.env'), 'PLATFORM_ID=vmware\n');
+    sh('');
+    expect(readFileSync(join(dir, 'ignition.env'), 'utf8')).toBe('PLATFORM_ID=vmware\n');
+  });
 });
