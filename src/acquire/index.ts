@@ -22,7 +22,6 @@ import type { AcquireEnv } from './env.js';
 import { platformFetchOptions } from './fetcher.js';
 import { NeedNetError, NoProviderError } from './errors.js';
 import { makeHttpClient, type HttpClient } from './http.js';
-import { readMedia } from './media.js';
 import { loadProvider, providerNames } from './providers/index.js';
 import type { ProviderContext } from './providers/types.js';
 import { renderConfig } from './render.js';
@@ -118,6 +117,8 @@ async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data
     if (f.configDevice.includes('/') || f.configDevice === '.' || f.configDevice === '..') {
       throw new KindlingError('platform', `invalid device label "${f.configDevice}"`);
     }
+    // Loaded here: it brings node:os, which no other offline source needs.
+    const { readMedia } = await import(/* webpackMode: "eager" */ './media.js');
     const r = await readMedia(o.env, { label: f.configDevice, files: [f.configPath], waitMs: o.env.deviceWaitMs, signal: o.signal });
     if (!r) throw new KindlingError('platform', `device "${f.configDevice}" did not appear within ${Math.round(o.env.deviceWaitMs / 1000)} s`);
     const data = r.files[f.configPath];
@@ -139,13 +140,25 @@ export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConf
   const httpTotal = o.fetchTimeoutMs > 0 ? o.fetchTimeoutMs / 1000 : undefined;
   // -fetch-timeout bounds the provider's work (its HTTP total and any wait for a config drive);
   // referenced configs are then fetched with the timeouts their parents declare, as in Ignition.
-  const providerSignal = o.signal ?? (o.fetchTimeoutMs > 0 ? AbortSignal.timeout(o.fetchTimeoutMs) : new AbortController().signal);
+  // Made on first use: a config from fw_cfg, a file or the OEM partition never needs it, and the
+  // first AbortSignal of a process costs about 0.5 ms of start-up (docs/startup.md). The clock
+  // starts then, microseconds after the stage began.
+  let made: AbortSignal | undefined;
+  const providerSignal = (): AbortSignal => (made ??= o.signal ?? (o.fetchTimeoutMs > 0 ? AbortSignal.timeout(o.fetchTimeoutMs) : new AbortController().signal));
   let data: Buffer | null = null;
   let source = '';
   let what = '';
   // 2. cmdline, system, platform: the first that does not say "no provider".
   try {
-    const c = await fromCmdline({ ...o, signal: providerSignal }, httpTotal ?? 0);
+    const c = await fromCmdline(
+      {
+        ...o,
+        get signal() {
+          return providerSignal();
+        },
+      },
+      httpTotal ?? 0,
+    );
     data = c.data;
     source = 'cmdline';
     what = c.what;
@@ -161,7 +174,9 @@ export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConf
       const ctx: ProviderContext = {
         env: o.env,
         offline: o.offline,
-        signal: providerSignal,
+        get signal() {
+          return providerSignal();
+        },
         httpTotal,
         http: o.http ?? makeHttpClient(o.offline),
         state: o.state,
