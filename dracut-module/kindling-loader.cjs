@@ -31,15 +31,16 @@ const raw = fs.readFileSync(file);
 let source;
 let options;
 // dist/kindling (scripts/build.mjs): its second line gives the byte offsets of the wrapped bundle
-// source and of its own code cache (base64) in the file; "*/" inside the bundle is stored as "*"
-// NUL. The script name and offsets are the ones the bundle's own loader uses, so that its cache
-// also fits here (V8 keeps those of the run that made a cache).
-const m = /^#![^\n]*\n\/\/kindling-bundle 1 +(\d+) +(\d+) +(\d+) +(\d+) +([01])\n/.exec(raw.toString('latin1', 0, 200));
+// source and of its raw code cache in the file, and where a "/" of a star-slash is stored as NUL
+// (payload offsets). The script name and offsets are the ones the file's own loader uses, so that
+// its cache also fits here (V8 keeps those of the run that made a cache).
+const head = raw.toString('latin1', 0, Math.min(raw.length, 65536));
+const m = /\n\/\/\/\*kindling-bundle 2\*\/\{const o=\[ *(\d+), *(\d+), *(\d+), *(\d+)\],p=\[([\d,]*)\];/.exec(head);
 if (m) {
   const [s0, s1, c0, c1] = m.slice(1, 5).map(Number);
+  for (const x of m[5] ? m[5].split(',').map(Number) : []) raw[s0 + x] = 0x2f;
   source = raw.toString('latin1', s0, s1);
-  if (m[5] === '1') source = source.replaceAll('*\0', '*/');
-  if (!cachedData && c1 > c0) cachedData = Buffer.from(raw.toString('latin1', c0, c1), 'base64');
+  if (!cachedData && c1 > c0) cachedData = raw.subarray(c0, c1);
   const before = raw.toString('latin1', 0, s0);
   const lineOffset = before.split('\n').length - 1;
   options = { filename: 'kindling', lineOffset, columnOffset: s0 - (before.lastIndexOf('\n') + 1), cachedData };

@@ -5,19 +5,21 @@
 // the import is reached (commands, stages, providers, the HTTP stack; docs/startup.md).
 //
 // The file (docs/startup.md, "One file with its own code cache"):
-//   #!/usr/bin/env node
-//   //kindling-bundle 1 <source start> <source end> <cache start> <cache end> <escaped>
-//   a loader of ~15 lines
-//   /*(function (exports, require, module, __filename, __dirname) {<bundle>\n})*/
-//   /*<V8 code cache, base64>*/
-// node compiles only the loader: the rest is comments, which V8 skips without parsing. The loader
-// reads its own file, slices the bundle source and the cache out of it (byte offsets from the
-// line above, which dracut-module/kindling-loader.cjs also reads) and compiles the source with
-// vm.Script's cachedData, so V8 deserialises bytecode instead of parsing 0.4 MB. A cache V8
-// rejects (another node version, any V8 flag on the command line) only costs that time back: the
-// source is then compiled as usual. The bundle text is made pure ASCII (\uXXXX escapes, so that
-// byte offsets are string offsets), and each "*/" in it (inside strings) is stored as "*" NUL,
-// restored by the loader, so that it cannot end the comment.
+//   #!/usr/bin/env -S node -e '<read this file into b; eval line 2>'
+//   ///*kindling-bundle 2*/{<the loader, on one line, with offsets>}
+//   <line 1's code again, for `node dist/kindling`>
+//   /*(function (exports, require, module, __filename, __dirname) {<bundle>\n})<V8 code cache>*/
+// Run as a program, the kernel starts `env -S node -e CODE FILE ARGS`: node never parses the file.
+// The inline code reads it into one Buffer and evals line 2, which slices the bundle source out of
+// it and hands V8 the raw cache bytes beside it as vm.Script's cachedData, so V8 deserialises
+// bytecode instead of parsing 0.4 MB. Node's own main-module path (read as UTF-8, a second copy
+// as a string, scan) and a base64 cache cost ~400 page faults more per start, the largest item
+// left of start-up in this VM. Run as `node dist/kindling` (tests, a node flag), node parses the
+// file: line 3 does what line 1 does, and the rest is one comment; each "*/" in the payload (in
+// the bundle's strings, and wherever the cache bytes happen to hold one) is stored as "*" NUL at
+// an offset line 2 lists, and put back before use. A cache V8 rejects (another node version, any
+// V8 flag) only costs that time back: the source is then compiled as usual. The bundle text is
+// made pure ASCII (\uXXXX escapes), so that its bytes are its characters.
 // The cache comes from running the bundle at build time (scripts/code-cache.cjs) on the commands
 // whose start-up matters: --version, validate, and a fetch-offline of a fw_cfg config into a
 // scratch directory, as bench/startup.mjs measures them. It is made by the node that runs this
@@ -55,7 +57,7 @@ if (extra.length) {
 mkdirSync(dirname(out), { recursive: true });
 const body = code.startsWith('#!') ? code.slice(code.indexOf('\n') + 1) : code;
 
-// Pure ASCII, so that the file is a one-byte string for V8 and byte offsets are string offsets:
+// Pure ASCII, so that the loader can take the source's bytes as its characters (latin1Slice):
 // non-ASCII characters (a few: "µs", "…" in strings, regular expressions and template literals)
 // become \uXXXX escapes, which mean the same there. Only a raw template (String.raw, which the
 // bundle does not use) would see the escape itself.
@@ -65,85 +67,74 @@ if (/\\[^\x00-\x7f]/.test(body)) {
   process.exit(1);
 }
 const ascii = body.replace(/[^\x00-\x7f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-if (ascii.includes('\0')) {
-  console.error('build: the bundle contains a NUL character, which the file format reserves');
-  process.exit(1);
-}
 // Node 20's CommonJS wrapper (Module.wrap), so the bundle sees exactly what a main module sees.
 const source = `(function (exports, require, module, __filename, __dirname) {${ascii}\n})`;
-const BUNDLE_OPEN = 'function kindlingBundle() {/*';
-const BUNDLE_CLOSE = '*/}\n';
-const CACHE_OPEN = 'function kindlingCodeCache() {/*';
-const CACHE_CLOSE = '*/}\n';
-// The bundle starts on the header's last line, after BUNDLE_OPEN: with these offsets stack traces
-// give lines and columns of the file. The script is named "kindling" wherever the file lies: V8
-// keeps the name and offsets the cache was made with (V8 11), so they must not depend on the path.
+// The script is named "kindling" wherever the file lies, and positioned where the bundle starts in
+// the file (line 4, after "/*"), so stack traces give lines and columns of the file. V8 keeps the
+// name and offsets the cache was made with (V8 11), so they must not depend on the path.
 const SCRIPT_NAME = 'kindling';
-const COLUMN_OFFSET = BUNDLE_OPEN.length;
-const HEADER_LINES = header({ s0: 0, s1: 0, c0: 0, c1: 0, lines: 0 }).split('\n').length - 1;
+const LINE_OFFSET = 3;
+const COLUMN_OFFSET = 2;
+// Lines 1 and 3: read the file (`f`) into `b` and eval line 2 (after its "//"). Line 1 goes through
+// env -S inside single quotes: no single quote, backslash or "$" in it; with the interpreter it
+// must stay under the kernel's 256-byte limit for a #! line.
+const READ_AND_EVAL = 'b=require("fs").readFileSync(f),i=b.indexOf(10);eval(b.latin1Slice(i+3,b.indexOf(10,i+1)))';
+const LINE1 = `#!/usr/bin/env -S node -e 'const f=process.argv[1],${READ_AND_EVAL}'`;
+const LINE3 = `const f=__filename,${READ_AND_EVAL};`;
+if (LINE1.length > 200 || /['\\$]/.test(READ_AND_EVAL)) throw new Error('build: #! line too long or not safe for env -S');
 
-const escaped = source.replaceAll('*/', '*\0');
 const withCache = !process.argv.includes('--no-code-cache');
 const cache = withCache ? makeCodeCache(source) : Buffer.alloc(0);
-writeFileSync(out, assemble(escaped, cache.toString('base64')));
+writeFileSync(out, assemble(source, cache));
 chmodSync(out, 0o755);
 // Inside this repository the root package.json says "type": "module"; the bundle is CommonJS.
 // (In the initramfs the file stands alone and node's default, CommonJS, applies.)
 writeFileSync(join(dirname(out), 'package.json'), '{ "type": "commonjs" }\n');
 if (withCache) {
-  // The cache was made by this node a moment ago: V8 must take it, or the format is broken.
-  const run = spawnSync(process.execPath, [out, '--version'], { env: { PATH: process.env.PATH, KINDLING_DEBUG_CODE_CACHE: '1' }, encoding: 'utf8' });
-  const said = `${run.stderr}`;
-  if (!said.includes('code cache accepted')) {
-    console.error(`build: ${out} does not use its own code cache: ${said.trim()}`);
-    process.exit(1);
+  // The cache was made by this node a moment ago: V8 must take it, run as a program (env -S node
+  // -e) and as `node FILE`, or the format is broken.
+  for (const [cmd, args] of [[out, ['--version']], [process.execPath, [out, '--version']]]) {
+    const run = spawnSync(cmd, args, { env: { PATH: process.env.PATH, KINDLING_DEBUG_CODE_CACHE: '1' }, encoding: 'utf8' });
+    const said = `${run.stderr}`;
+    if (run.status !== 0 || !said.includes('code cache accepted')) {
+      console.error(`build: ${[cmd, ...args].join(' ')} does not use its own code cache: ${said.trim()}`);
+      process.exit(1);
+    }
   }
 }
 console.log(`built ${out} (${(body.length / 1024).toFixed(0)} KiB bundle, ${(cache.length / 1024).toFixed(0)} KiB code cache)`);
 
 /**
- * Everything before the bundle: shebang, offsets line, loader, the bundle function's opening.
- * Numbers are padded to a fixed width, so its length (and line count) does not depend on them.
+ * Line 2: the loader, evaluated where `f` (the file's path) and `b` (its bytes) are defined.
+ * Offsets are padded to a fixed width, so that its length does not depend on them; `p` lists the
+ * payload offsets of the "/" of each star-slash stored as NUL.
  */
-function header(o) {
+function loaderLine(o, patches) {
   const n = (x) => String(x).padStart(10, ' ');
-  return `#!/usr/bin/env node
-//kindling-bundle 1 ${n(o.s0)} ${n(o.s1)} ${n(o.c0)} ${n(o.c1)} ${o.esc ? 1 : 0}
-'use strict';
-// One file: this loader, the bundle, a V8 code cache for it (scripts/build.mjs; docs/startup.md).
-// The bundle and the cache (base64) are comments inside two functions that are never called:
-// node parses only this loader, and toString() gives their text back without reading the file
-// again. KINDLING_CODE_CACHE=0 compiles without the cache; KINDLING_DEBUG_CODE_CACHE=1 says on
-// stderr whether V8 took it (it refuses a cache made by another node version or with other flags).
-{
-  const text = (f) => {
-    const s = Function.prototype.toString.call(f);
-    return s.slice(s.indexOf('/*') + 2, s.length - 3);
-  };
-  let source = text(kindlingBundle);
-  if (${o.esc ? ' true' : 'false'}) source = source.replaceAll('*\\0', '*/');
-  const has = ${n(o.c1)} > ${n(o.c0)};
-  const use = has && process.env.KINDLING_CODE_CACHE !== '0';
-  const cachedData = use ? Buffer.from(text(kindlingCodeCache), 'base64') : undefined;
-  const script = new (require('vm').Script)(source, { filename: ${JSON.stringify(SCRIPT_NAME)}, lineOffset: ${n(o.lines)}, columnOffset: ${COLUMN_OFFSET}, cachedData });
-  if (process.env.KINDLING_DEBUG_CODE_CACHE) {
-    require('fs').writeSync(2, \`kindling: code cache \${!has ? 'absent' : !use ? 'disabled' : script.cachedDataRejected ? 'rejected' : 'accepted'}\\n\`);
-  }
-  script.runInThisContext()(exports, require, module, __filename, __dirname);
-}
-${BUNDLE_OPEN}`;
+  return (
+    `///*kindling-bundle 2*/{const o=[${n(o.s0)},${n(o.s1)},${n(o.c0)},${n(o.c1)}],p=[${patches.join(',')}];` +
+    `for(const x of p)b[o[0]+x]=47;` +
+    `const path=require("path"),file=path.resolve(f),has=o[3]>o[2],use=has&&process.env.KINDLING_CODE_CACHE!=="0";` +
+    `const s=new(require("vm").Script)(b.latin1Slice(o[0],o[1]),{filename:${JSON.stringify(SCRIPT_NAME)},lineOffset:${LINE_OFFSET},columnOffset:${COLUMN_OFFSET},cachedData:use?b.subarray(o[2],o[3]):undefined});` +
+    `if(process.env.KINDLING_DEBUG_CODE_CACHE)require("fs").writeSync(2,"kindling: code cache "+(!has?"absent":!use?"disabled":s.cachedDataRejected?"rejected":"accepted")+"\\n");` +
+    `process.argv[1]=file;s.runInThisContext()(module.exports,require,module,file,path.dirname(file))}`
+  );
 }
 
-/** The file: header, the (escaped) source in a comment, the base64 cache in a comment. */
-function assemble(esc, b64) {
-  const probe = header({ s0: 0, s1: 0, c0: 0, c1: 0, lines: HEADER_LINES });
-  const s0 = probe.length;
-  const s1 = s0 + esc.length;
-  const c0 = s1 + BUNDLE_CLOSE.length + CACHE_OPEN.length;
-  const c1 = c0 + b64.length;
-  const head = header({ s0, s1, c0, c1, lines: HEADER_LINES, esc: esc !== source });
-  if (head.length !== probe.length) throw new Error('build: header length changed');
-  return head + esc + BUNDLE_CLOSE + CACHE_OPEN + b64 + CACHE_CLOSE;
+/** The file: three header lines, then the bundle source and the raw cache in one comment. */
+function assemble(src, cache) {
+  const payload = Buffer.concat([Buffer.from(src, 'latin1'), cache]);
+  const patches = [];
+  for (let i = payload.indexOf('*/'); i !== -1; i = payload.indexOf('*/', i + 1)) {
+    patches.push(i + 1);
+    payload[i + 1] = 0;
+  }
+  const head = (o) => `${LINE1}\n${loaderLine(o, patches)}\n${LINE3}\n/*`;
+  const s0 = head({ s0: 0, s1: 0, c0: 0, c1: 0 }).length;
+  const o = { s0, s1: s0 + src.length, c0: s0 + src.length, c1: s0 + payload.length };
+  const text = head(o);
+  if (text.length !== s0 || text.split('\n').length - 1 !== LINE_OFFSET) throw new Error('build: header length changed');
+  return Buffer.concat([Buffer.from(text, 'latin1'), payload, Buffer.from('*/\n')]);
 }
 
 /** Runs the bundle on the warm-up commands in a scratch directory and returns V8's code cache. */
@@ -165,7 +156,7 @@ function makeCodeCache(src) {
     writeFileSync(small, config);
     const { env, args: stage } = fwCfgSandbox(work, config);
     for (const args of [stage, ['--version'], ['validate', small]]) {
-      execFileSync(process.execPath, [join(root, 'scripts/code-cache.cjs'), sourceFile, cacheFile, SCRIPT_NAME, String(HEADER_LINES), String(COLUMN_OFFSET), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(process.execPath, [join(root, 'scripts/code-cache.cjs'), sourceFile, cacheFile, SCRIPT_NAME, String(LINE_OFFSET), String(COLUMN_OFFSET), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     }
     return readFileSync(cacheFile);
   } finally {

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KINDLING, REPO, fwCfgSandbox } from './helpers.js';
 
@@ -42,20 +42,51 @@ function run(file: string, args: string[], opts: { nodeArgs?: string[]; env?: Re
 const FETCH_OFFLINE = ['-platform', 'qemu', '-stage', 'fetch-offline', '-config-cache', '$D/config.json', '-state-file', '$D/state', '-neednet', '$D/neednet'];
 
 describe('dist/kindling and its code cache', () => {
-  it('is one executable file with a #! line, the offsets line, the bundle and a cache', () => {
-    const text = readFileSync(KINDLING, 'latin1');
+  it('is one executable file: #! line, loader line, fallback line, then the bundle and a raw cache in one comment', () => {
+    const raw = readFileSync(KINDLING);
+    const text = raw.toString('latin1');
     expect(statSync(KINDLING).mode & 0o111).not.toBe(0);
-    const m = /^#!\/usr\/bin\/env node\n\/\/kindling-bundle 1 +(\d+) +(\d+) +(\d+) +(\d+) +([01])\n/.exec(text);
-    expect(m, text.slice(0, 120)).not.toBeNull();
+    const lines = text.split('\n', 3);
+    // The kernel reads at most 255 bytes of a #! line; env -S gets the code in single quotes.
+    expect(lines[0]).toMatch(/^#!\/usr\/bin\/env -S node -e '[^'\\$]+'$/);
+    expect(lines[0].length).toBeLessThan(200);
+    expect(lines[2]).toMatch(/^const f=__filename,/);
+    const m = /^\/\/\/\*kindling-bundle 2\*\/\{const o=\[ *(\d+), *(\d+), *(\d+), *(\d+)\],p=\[([\d,]*)\];/.exec(lines[1]);
+    expect(m, lines[1].slice(0, 120)).not.toBeNull();
     const [s0, s1, c0, c1] = m!.slice(1, 5).map(Number);
-    const wrapper = '(function (exports, require, module, __filename, __dirname) {';
-    expect(text.slice(s0, s0 + wrapper.length)).toBe(wrapper);
-    expect(text.slice(s1 - 3, s1)).toBe('\n})');
+    expect(text.slice(s0 - 2, s0)).toBe('/*');
+    expect(text.slice(c1)).toBe('*/\n');
+    // Nothing inside can end the comment early: each star-slash is stored as star-NUL, at a listed offset.
+    expect(text.slice(s0, c1)).not.toContain('*/');
+    const patches = m![5] ? m![5].split(',').map(Number) : [];
+    expect(patches.length).toBeGreaterThan(0); // the bundle has "*/*" Accept headers
+    for (const x of patches) expect([raw[s0 + x - 1], raw[s0 + x]]).toEqual([0x2a, 0]);
+    const restored = Buffer.from(raw);
+    for (const x of patches) restored[s0 + x] = 0x2f;
+    const source = restored.toString('latin1', s0, s1);
+    expect(source.startsWith('(function (exports, require, module, __filename, __dirname) {')).toBe(true);
+    expect(source.endsWith('\n})')).toBe(true);
+    expect(/[^\x00-\x7f]/.test(source)).toBe(false);
+    expect(c0).toBe(s1);
     expect(c1).toBeGreaterThan(c0 + 1000);
-    expect(text.slice(c0, c1)).toMatch(/^[A-Za-z0-9+/]+=*$/);
-    // Pure ASCII (offsets are string offsets) and nothing that could end the comments early.
-    expect(/[^\x00-\x7f]/.test(text)).toBe(false);
-    expect(text.slice(s0, s1)).not.toContain('*/');
+  });
+
+  it('runs as a program (env -S node -e: node never parses the file) and uses its cache', () => {
+    const { d, env } = scratch();
+    const version = spawnSync(KINDLING, ['--version'], { env, encoding: 'utf8' });
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout).toMatch(/^Kindling \d/);
+    expect(version.stderr).toContain('kindling: code cache accepted');
+    const args = FETCH_OFFLINE.map((a) => a.replaceAll('$D', d));
+    const direct = spawnSync(KINDLING, args, { env, encoding: 'utf8' });
+    expect(direct.status, direct.stderr).toBe(0);
+    const viaNode = run(KINDLING, FETCH_OFFLINE);
+    expect(viaNode.code, viaNode.stderr).toBe(0);
+    expect(readFileSync(join(d, 'config.json'), 'utf8')).toBe(readFileSync(join(viaNode.d, 'config.json'), 'utf8'));
+    // Started by a relative path (argv[1] is then relative for node -e): the loader still finds itself.
+    const usage = spawnSync('./' + basename(KINDLING), ['no-such-command'], { env, encoding: 'utf8', cwd: dirname(KINDLING) });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('unknown command "no-such-command"');
   });
 
   it('runs with plain node and uses its cache', () => {
