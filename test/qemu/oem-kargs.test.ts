@@ -10,11 +10,17 @@
 //       (QEMU runs with -no-reboot, so it exits); boot.sh then plays GRUB and boots the disk again
 //       with the arguments from grub.cfg; the second boot finds them satisfied, does not reboot,
 //       and provisions.
+//       The second boot also has rd.neednet=1 on the command line and a NIC: the config is in
+//       fw_cfg (no neednet flag), yet the network comes up (DHCP), as dracut does for rd.neednet=1,
+//       and provisioning completes.
 //   (j) a disk with no OEM partition at all, and the config only at ignition.config.url on the
 //       LAN with ip=dhcp: kindling-oem finds nothing and stays out of the way; fetch-offline raises
 //       the neednet flag for the URL, the network comes up with a DHCP lease from QEMU's user
 //       network (the .network file systemd-network-generator made from ip=dhcp, networkd's own
 //       DHCP client), and the fetch stage gets the config from a server on the host's loopback.
+//   (k) a disk with no OEM partition and a config with kernelArguments: there is no grub.cfg to
+//       keep them in, so the kargs helper fails closed with one line, as Flatcar's does (its
+//       mount of the OEM label fails); no reboot, nothing written, the stamp stays.
 // Skipped (with the reason) when not root or QEMU/dracut are missing; KINDLING_SKIP_QEMU=1 skips.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +36,19 @@ const EMERGENCY = 'Press Enter for maintenance|Give root password|Entering emerg
 // user network boot.sh sets up for --metadata-port (169.254.169.0/24, host at .2, DHCP from .15).
 const STATIC_IP = 'ip=169.254.169.20::169.254.169.2:255.255.255.0::ens3:off';
 const REMOTE_BODY = 'fetched over the static ip= network\n';
+
+/** A Flatcar-layout disk without its OEM partition: partition 6 deleted and where its btrfs was
+ *  (the superblock at 64 KiB) zeroed, so that no OEM label is left anywhere on the disk. */
+async function makeNoOemImage(name: string): Promise<string> {
+  const disk = await makeImage(name);
+  const del = await run('bash', ['-c', `set -euo pipefail
+first=$(sgdisk -i 6 "$1" | sed -n 's/^First sector: \\([0-9]*\\).*/\\1/p')
+[[ -n $first ]]
+sgdisk -d 6 "$1" >/dev/null
+dd if=/dev/zero of="$1" bs=512 seek="$first" count=2048 conv=notrunc status=none`, 'no-oem', disk], 60_000);
+  expect(del.code, del.stderr).toBe(0);
+  return disk;
+}
 
 /** The kernel command line the test root's init printed after switch-root. */
 function rootCmdline(consoleText: string): string | undefined {
@@ -124,7 +143,16 @@ describe.skipIf(skip !== undefined)(`QEMU boots: OEM partition, ip=, kernelArgum
       expect(s.firstBootStamp, 'the stamp is there for the second boot').toBe(true);
       expect(s.files['/etc/kargs-provisioned']).toEqual({ type: 'missing' });
 
-      const second = await boot({ initrd, disk, config, serial: join(WORK, 'g-kargs-2.console'), until: EMERGENCY });
+      // The second boot also has rd.neednet=1 and a NIC on QEMU's user network (its guestfwd
+      // leads to a server that must see no request): the config is in fw_cfg, so fetch-offline
+      // raises no neednet flag, and the network comes up anyway, for rd.neednet=1.
+      const lan = await serveToGuest('/kindling/unused', 'text/plain', 'unused\n');
+      let second;
+      try {
+        second = await boot({ initrd, disk, config, lanPort: lan.port, append: 'rd.neednet=1', serial: join(WORK, 'g-kargs-2.console'), until: EMERGENCY });
+      } finally {
+        await lan.close();
+      }
       console.log(`(g) second boot: switch-root at ${second.switchRootSec} s kernel time, wall ${(second.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(second.stageMs)}`);
       expect(second.console).not.toMatch(/KINDLING: first-boot provisioning FAILED/);
       expect(second.console).not.toMatch(/reboot: Restarting system/);
@@ -132,9 +160,21 @@ describe.skipIf(skip !== undefined)(`QEMU boots: OEM partition, ip=, kernelArgum
       for (const stage of ['fetch-offline', 'kargs', 'disks', 'mount', 'files', 'umount']) {
         expect(second.stageMs, `stage ${stage} ran and succeeded`).toHaveProperty(stage);
       }
+      expect(second.stageMs, 'config found offline: no fetch').not.toHaveProperty('fetch');
       const cmdline = rootCmdline(second.console) ?? '';
       expect(cmdline).toMatch(/\bkindling\.karg=1\b/);
       expect(cmdline).not.toMatch(/\bkindling\.old=1\b/);
+      expect(cmdline).toMatch(/\brd\.neednet=1\b/);
+      // rd.neednet=1: kindling-network ran without the flag, with its DHCP fallback (no ip=), and
+      // the link got QEMU's lease before the stages went on.
+      const how = /kindling-network: starting systemd-networkd([^(\r\n]*)\(([^)]*)\)/.exec(second.console);
+      const addrs = /kindling-network: online: ([^\r\n]*)/.exec(second.console)?.[1] ?? '';
+      console.log(`(g) second boot, rd.neednet=1: ${how?.[0]}; addresses in the initrd: ${addrs}`);
+      expect(how?.[1], 'the network came up for rd.neednet=1, not for a flag').toBe(' for rd.neednet=1 ');
+      expect(how?.[2]).toBe('DHCP');
+      expect(addrs).toMatch(/=10\.0\.2\.15\/24/);
+      expect(second.console).not.toMatch(/no network link came online/);
+      expect(lan.requests).toEqual([]);
       s = await inspect(disk, ['/etc/kargs-provisioned']);
       expect(s.files['/etc/kargs-provisioned']).toMatchObject({ type: 'file', content: 'provisioned after the kargs reboot\n' });
       expect(s.root!.end, 'ROOT grown').toBe(s.lastUsable);
@@ -142,6 +182,37 @@ describe.skipIf(skip !== undefined)(`QEMU boots: OEM partition, ip=, kernelArgum
       expect(await readOemFile(disk, 'grub.cfg'), 'grub.cfg left as the first boot wrote it').toBe(grub);
     },
     2 * BOOT_TEST_MS,
+  );
+
+  it(
+    '(k) no OEM partition; kernelArguments: the kargs stage fails closed, no reboot, nothing written',
+    async () => {
+      const disk = await makeNoOemImage('no-oem-kargs.img');
+      const before = await inspect(disk, ['/etc/kargs-provisioned']);
+      expect(before.partitions.map((p) => p.label)).not.toContain('OEM');
+      expect(before.firstBootStamp).toBe(true);
+
+      const r = await boot({ initrd, disk, config: join(FIXTURES, 'kargs.ign'), serial: join(WORK, 'k-no-oem-kargs.console'), until: `${EMERGENCY}|KINDLING-TEST-ROOT` });
+      const block = /KINDLING: first-boot provisioning FAILED[^\n]*\n(?:[^\n]*\n){0,6}/.exec(r.console)?.[0] ?? '';
+      console.log(`(k) wall ${(r.ms / 1000).toFixed(1)} s, stages ${JSON.stringify(r.stageMs)}\n${block}`);
+      expect(r.console).toMatch(/kindling-oem: no OEM partition; no OEM config/);
+      expect(r.stageMs, 'fetch-offline ran').toHaveProperty('fetch-offline');
+      // One failure block, naming the kargs stage and why, in one line.
+      expect(r.console.match(/KINDLING: first-boot provisioning FAILED/g) ?? []).toHaveLength(1);
+      expect(block).toMatch(/FAILED in stage "kargs"/);
+      expect(block).toMatch(/kernel arguments cannot be changed \(should exist: kindling\.karg=1; should not exist: kindling\.old=1\): there is no OEM partition \(no filesystem labelled OEM\)/);
+      expect(r.stageMs, 'kargs failed').not.toHaveProperty('kargs');
+      expect(r.stageMs, 'nothing after kargs ran').not.toHaveProperty('disks');
+      expect(r.console, 'no reboot').not.toMatch(/reboot: Restarting system|rebooting to apply/);
+      expect(r.switchRootSec, 'no switch-root').toBeUndefined();
+
+      const s = await inspect(disk, ['/etc/kargs-provisioned']);
+      expect(s.files['/etc/kargs-provisioned']).toEqual({ type: 'missing' });
+      expect(s.root!.end, 'ROOT untouched').toBe(before.root!.end);
+      expect(s.partitions.map((p) => p.label)).not.toContain('OEM');
+      expect(s.firstBootStamp, 'the stamp stays: the next boot tries again').toBe(true);
+    },
+    BOOT_TEST_MS,
   );
 
   describe('(j) with a config server on the LAN', () => {
@@ -156,15 +227,7 @@ describe.skipIf(skip !== undefined)(`QEMU boots: OEM partition, ip=, kernelArgum
     it(
       '(j) no OEM partition; ip=dhcp and ignition.config.url: DHCP in the initrd, the config fetched, provisioned',
       async () => {
-        const disk = await makeImage('no-oem-dhcp.img');
-        // No OEM partition: delete partition 6 and zero where its btrfs was (the superblock at
-        // 64 KiB), so that no OEM label is left anywhere on the disk.
-        const del = await run('bash', ['-c', `set -euo pipefail
-first=$(sgdisk -i 6 "$1" | sed -n 's/^First sector: \\([0-9]*\\).*/\\1/p')
-[[ -n $first ]]
-sgdisk -d 6 "$1" >/dev/null
-dd if=/dev/zero of="$1" bs=512 seek="$first" count=2048 conv=notrunc status=none`, 'no-oem', disk], 60_000);
-        expect(del.code, del.stderr).toBe(0);
+        const disk = await makeNoOemImage('no-oem-dhcp.img');
         let s = await inspect(disk);
         expect(s.partitions.map((p) => p.label)).not.toContain('OEM');
 
