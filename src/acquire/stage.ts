@@ -6,8 +6,9 @@
 // raises the flag when it did get the config but the config itself names a resource on the
 // network (a remote file, a CA...): the cache is then written too, and the distro brings the
 // network up for the later stages (fetch stays skipped, the config is cached).
-import { mkdirSync, renameSync, writeFileSync, chmodSync, closeSync, openSync, fsyncSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeAllSync } from '../system/write-all.js';
 import { mergeConfigs } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { KindlingError } from '../errors.js';
@@ -74,10 +75,12 @@ export function networkResource(node: unknown): string | undefined {
 export function writeFileAtomic(path: string, data: string, mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.kindling-${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode });
-  chmodSync(tmp, mode);
-  const fd = openSync(tmp, 'r');
+  // One descriptor for write, mode (the umask may have narrowed it) and fsync, then the rename:
+  // what Ignition's renameio.WriteFile does.
+  const fd = openSync(tmp, 'w', mode);
   try {
+    writeAllSync(fd, data);
+    fchmodSync(fd, mode);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -8,6 +8,7 @@
 // process pays for the modules it initialises (in the initrd, once per stage), and a static import
 // here made `--version` initialise all of them: every stage, the config engine, the logger.
 import { formatError, KindlingError } from '../errors.js';
+import { writeOutSync } from '../system/write-all.js';
 import { KINDLING_VERSION } from '../version.js';
 
 const USAGE = `Kindling ${KINDLING_VERSION}: first-boot provisioning, a drop-in replacement for Ignition.
@@ -35,11 +36,11 @@ export async function main(argv: string[]): Promise<number> {
     case '-h':
     case '-help':
     case '--help':
-      process.stdout.write(USAGE);
+      writeOutSync(1, USAGE);
       return first === undefined ? 2 : 0;
     case 'version':
     case '--version':
-      process.stdout.write(`Kindling ${KINDLING_VERSION}\n`);
+      writeOutSync(1, `Kindling ${KINDLING_VERSION}\n`);
       return 0;
     case 'validate':
       return (await import(/* webpackMode: "eager" */ './validate.js')).runValidate(rest);

@@ -121,7 +121,7 @@ describe('dist/kindling and its code cache', () => {
     expect(bad.code).toBe(1);
   });
 
-  it('a fw_cfg fetch-offline initialises neither node:crypto nor node:stream nor node:zlib', () => {
+  it('a fw_cfg fetch-offline initialises neither node:crypto nor node:stream nor node:zlib; --version no streams', () => {
     // node -r PRELOAD (a node option, not a V8 flag: the cache is still taken) lists the built-in
     // modules loaded after start-up.
     const preload = join(dir, 'builtins.cjs');
@@ -143,6 +143,13 @@ process.on('exit', () => require('fs').writeSync(2, 'builtins: ' + process.modul
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stderr).toContain('{"level":30');
     for (const m of ['crypto', 'stream', 'zlib', 'net', 'tty']) expect(loaded(piped), piped.stderr).not.toContain(m);
+    // --version and --help print without process.stdout, whose stream machinery costs ~3 ms.
+    for (const args of [['--version'], ['--help']]) {
+      const r = run(KINDLING, args, { nodeArgs: ['-r', preload] });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('Kindling');
+      for (const m of ['stream', 'net', 'tty']) expect(loaded(r), `${args[0]}: ${r.stderr}`).not.toContain(m);
+    }
     // The stamp of a config cache over 4 KiB is hashed by node:crypto: the check sees it.
     const big = run(KINDLING, [...FETCH_OFFLINE, '-log-to-stdout'], { nodeArgs: ['-r', preload], config: JSON.stringify({ ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/big', contents: { source: 'data:,' + 'x'.repeat(5000) } }] } }) });
     expect(big.code, big.stderr).toBe(0);
