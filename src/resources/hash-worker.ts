@@ -8,6 +8,18 @@
 //
 // The worker's source is a string run with `eval: true`: the bundle is one file, no worker file.
 // KINDLING_HASH_WORKER=0 turns it off (inline hashing, as for small bodies and other sources).
+//
+// Faults: the worker marks itself dead in shared memory (ctrl[2]) as it goes down, whether it threw
+// or called process.exit, and wakes every waiter, so the receiving thread (which may be blocked in
+// Atomics.wait on a full ring, its event loop unable to see the worker's 'exit' event) stops
+// waiting at once and the body fails with one error ("the worker thread hashing the contents
+// ..."): no digest, so nothing is renamed into place. The files stage stops the worker when it
+// ends (stopHashWorker), successful or not; the next large body starts a new one.
+//
+// Test hook: KINDLING_TEST_HASH_WORKER_FAULT=throw:N or exit:N makes the worker throw, or call
+// process.exit(3), when it is about to hash its N-th ring slot (N >= 1); throw:N:MS / exit:N:MS
+// first keeps that slot for MS milliseconds (the ring fills, the receiving thread blocks waiting for
+// a slot). Read only when a worker starts; only tests set it.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
@@ -38,31 +50,64 @@ const slots = new Int32Array(workerData.slots);
 const ctrl = new Int32Array(workerData.ctrl);
 const cmd = new Int32Array(workerData.cmd);
 const bytes = new Uint8Array(workerData.ring);
-const SLOT = workerData.slot, Q = workerData.q;
+const SLOT = workerData.slot, Q = workerData.q, fault = workerData.fault;
+// Going down (an exception, process.exit): say why and so in shared memory, wake every waiter.
+const dead = (why) => {
+  if (Atomics.load(ctrl, 2) !== 0) return;
+  const b = Buffer.from(why).subarray(0, workerData.why.byteLength);
+  new Uint8Array(workerData.why).set(b);
+  Atomics.store(ctrl, 2, b.length + 1);
+  Atomics.notify(ctrl, 1);
+  for (let i = 0; i < slots.length; i++) Atomics.notify(slots, i);
+};
+process.on('exit', (code) => dead('exited (code ' + code + ')'));
 const jobs = new Map();
-let done = 0;
-for (;;) {
-  let head = Atomics.load(ctrl, 0);
-  while (head === done) { Atomics.wait(ctrl, 0, done); head = Atomics.load(ctrl, 0); }
-  while (done !== head) {
-    const e = (done % Q) * 4, op = cmd[e], id = cmd[e + 1];
-    if (op === 3) {
-      const slot = cmd[e + 2], h = jobs.get(id), off = slot * SLOT;
-      if (h) h.update(bytes.subarray(off, off + cmd[e + 3]));
-      Atomics.store(slots, slot, 0);
-      Atomics.notify(slots, slot);
-    } else if (op === 1 || op === 2) jobs.set(id, createHash(op === 1 ? 'sha256' : 'sha512'));
-    else if (op === 4) {
-      const h = jobs.get(id);
-      jobs.delete(id);
-      parentPort.postMessage([id, h ? h.digest('hex') : '']);
-    } else if (op === 5) jobs.delete(id);
-    done = (done + 1) | 0;
-    Atomics.store(ctrl, 1, done);
-    Atomics.notify(ctrl, 1);
+let done = 0, hashed = 0;
+try {
+  for (;;) {
+    let head = Atomics.load(ctrl, 0);
+    while (head === done) { Atomics.wait(ctrl, 0, done); head = Atomics.load(ctrl, 0); }
+    while (done !== head) {
+      const e = (done % Q) * 4, op = cmd[e], id = cmd[e + 1];
+      if (op === 3) {
+        if (fault && ++hashed === fault.after) {
+          // Optionally first hold the ring full for a while: the receiving thread then waits for a slot.
+          if (fault.holdMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, fault.holdMs);
+          if (fault.kind === 'exit') process.exit(3);
+          throw new Error('test fault (KINDLING_TEST_HASH_WORKER_FAULT)');
+        }
+        const slot = cmd[e + 2], h = jobs.get(id), off = slot * SLOT;
+        if (h) h.update(bytes.subarray(off, off + cmd[e + 3]));
+        Atomics.store(slots, slot, 0);
+        Atomics.notify(slots, slot);
+      } else if (op === 1 || op === 2) jobs.set(id, createHash(op === 1 ? 'sha256' : 'sha512'));
+      else if (op === 4) {
+        const h = jobs.get(id);
+        jobs.delete(id);
+        parentPort.postMessage([id, h ? h.digest('hex') : '']);
+      } else if (op === 5) jobs.delete(id);
+      done = (done + 1) | 0;
+      Atomics.store(ctrl, 1, done);
+      Atomics.notify(ctrl, 1);
+    }
   }
+} catch (e) {
+  dead('failed (' + (e && e.message ? e.message : String(e)) + ')');
+  throw e;
 }
 `;
+
+/** The test hook's fault, when a test set KINDLING_TEST_HASH_WORKER_FAULT (see the top). */
+function testFault(): { kind: 'throw' | 'exit'; after: number; holdMs: number } | undefined {
+  const v = process.env.KINDLING_TEST_HASH_WORKER_FAULT;
+  const m = v ? /^(throw|exit):([1-9]\d*)(?::(\d+))?$/.exec(v) : null;
+  return m ? { kind: m[1] as 'throw' | 'exit', after: Number(m[2]), holdMs: Number(m[3] ?? 0) } : undefined;
+}
+
+/** What a body on a worker that went down fails with (the caller names the URL). */
+function workerFailure(why: string): Error {
+  return new Error(`the worker thread hashing the contents ${why}; the contents were not verified`);
+}
 
 class HashWorker {
   private readonly worker: Worker;
@@ -70,6 +115,8 @@ class HashWorker {
   private readonly ctrl: Int32Array;
   private readonly cmd: Int32Array;
   private readonly ring: Uint8Array;
+  /** The worker's own account of why it went down (UTF-8; ctrl[2] holds its length + 1). */
+  private readonly why: Uint8Array;
   private next = 0;
   private head = 0;
   private ids = 0;
@@ -80,13 +127,15 @@ class HashWorker {
   constructor() {
     const ring = new SharedArrayBuffer(SLOT * SLOTS);
     const slots = new SharedArrayBuffer(4 * SLOTS);
-    const ctrl = new SharedArrayBuffer(8);
+    const ctrl = new SharedArrayBuffer(12);
+    const why = new SharedArrayBuffer(256);
+    this.why = new Uint8Array(why);
     const cmd = new SharedArrayBuffer(16 * Q);
     this.ring = new Uint8Array(ring);
     this.slots = new Int32Array(slots);
     this.ctrl = new Int32Array(ctrl);
     this.cmd = new Int32Array(cmd);
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ring, slots, ctrl, cmd, slot: SLOT, q: Q } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ring, slots, ctrl, cmd, why, slot: SLOT, q: Q, fault: testFault() } });
     this.worker.unref();
     this.worker.once('online', () => (this.ready = true));
     this.worker.on('message', (m: [number, string]) => {
@@ -99,18 +148,40 @@ class HashWorker {
     const die = (e: Error) => {
       this.failed ??= e;
       this.ready = false;
+      Atomics.store(this.ctrl, 2, 1);
       for (const p of this.pending.values()) p.reject(this.failed);
       this.pending.clear();
       this.worker.unref();
     };
-    this.worker.once('error', die);
-    this.worker.once('exit', (code) => die(new Error(`hash worker exited (${code})`)));
+    this.worker.once('error', (e) => die(workerFailure(`failed (${e instanceof Error ? e.message : String(e)})`)));
+    this.worker.once('exit', (code) => die(workerFailure(this.stopping ? 'was stopped' : `exited (code ${code})`)));
+  }
+
+  private stopping = false;
+
+  /** Gone or going (its own shared-memory mark, or the exit event already seen). */
+  get dead(): boolean {
+    return this.failed !== undefined || Atomics.load(this.ctrl, 2) !== 0;
+  }
+
+  private failure(): Error {
+    if (this.failed) return this.failed;
+    // Gone before its exit event could be seen (this thread was waiting): its own words, if any.
+    const n = Atomics.load(this.ctrl, 2) - 1;
+    return workerFailure(this.stopping ? 'was stopped' : n > 0 ? Buffer.from(this.why.subarray(0, n)).toString() : 'stopped');
+  }
+
+  /** Terminates the thread; what waits on it fails. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    Atomics.store(this.ctrl, 2, 1);
+    await this.worker.terminate();
   }
 
   private send(op: number, id: number, slot = 0, len = 0): void {
     // A full queue: wait (briefly; the worker is working through it) for an entry to free up.
     while (((this.head - Atomics.load(this.ctrl, 1)) | 0) >= Q) {
-      if (this.failed) throw this.failed;
+      if (this.dead) throw this.failure();
       Atomics.wait(this.ctrl, 1, Atomics.load(this.ctrl, 1), 1000);
     }
     const e = (this.head % Q) * 4;
@@ -155,10 +226,12 @@ class HashWorker {
       const i = this.next;
       this.next = (i + 1) % SLOTS;
       // Slots are used in turn and hashed in order: the one due next is the oldest in flight.
+      if (Atomics.load(this.slots, i) !== 0) ringWaits++;
       while (Atomics.load(this.slots, i) !== 0) {
-        if (this.failed) throw this.failed;
+        if (this.dead) throw this.failure();
         Atomics.wait(this.slots, i, 1, 1000);
       }
+      if (this.dead) throw this.failure();
       this.ring.set(n === view.length ? view : view.subarray(off, off + n), i * SLOT);
       Atomics.store(this.slots, i, 1);
       this.send(3, id, i, n);
@@ -166,7 +239,7 @@ class HashWorker {
   }
 
   digest(id: number): Promise<string> {
-    if (this.failed) return Promise.reject(this.failed);
+    if (this.dead) return Promise.reject(this.failure());
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
@@ -175,11 +248,15 @@ class HashWorker {
   }
 
   drop(id: number): void {
-    if (!this.failed) this.send(5, id);
+    if (!this.dead) this.send(5, id);
   }
 }
 
 let shared: HashWorker | undefined;
+let starts = 0;
+/** Times the receiving thread found the next ring slot still busy and waited for it. */
+let ringWaits = 0;
+let jobsBefore = 0;
 
 /**
  * The hash worker when it is running and worth using for a body of `size` bytes (undefined: hash
@@ -190,16 +267,48 @@ export function hashWorkerFor(algorithm: 'sha256' | 'sha512', size: number): { w
   if (process.env.KINDLING_HASH_WORKER === '0') return undefined;
   if (!shared) {
     if (availableParallelism() < 2 && process.env.KINDLING_HASH_WORKER !== '1') return undefined;
-    shared = new HashWorker();
+    startHashWorker();
     return undefined;
   }
-  if (!shared.ready || shared.failed || shared.backlog() >= MAX_BACKLOG) return undefined;
+  if (!shared.ready || shared.dead || shared.backlog() >= MAX_BACKLOG) return undefined;
   return { worker: shared, id: shared.begin(algorithm) };
 }
 
-/** For tests: whether the worker was started, and how many bodies it has hashed (begun). */
+/** Starts the worker now if none runs (hashWorkerFor does at the first large body; tests too). */
+export function startHashWorker(): void {
+  if (shared) return;
+  try {
+    shared = new HashWorker();
+    starts++;
+  } catch {
+    // No thread to be had: everything is hashed inline, as on one CPU.
+    shared = undefined;
+  }
+}
+
+/**
+ * Terminates the worker, if one runs (the files stage calls this when it ends). A body still on it
+ * fails; the next large body starts a new worker.
+ */
+export async function stopHashWorker(): Promise<void> {
+  const w = shared;
+  if (!w) return;
+  shared = undefined;
+  jobsBefore += w.jobs;
+  await w.stop();
+}
+
+/** For tests: whether a worker was ever started, and how many bodies workers have hashed (begun). */
 export function hashWorkerStats(): { started: boolean; jobs: number } {
-  return { started: shared !== undefined, jobs: shared?.jobs ?? 0 };
+  return { started: starts > 0, jobs: jobsBefore + (shared?.jobs ?? 0) };
+}
+
+/**
+ * For tests: how many workers were started, whether one runs now (started, not dead or stopped),
+ * and how many times the receiving thread waited for a ring slot.
+ */
+export function hashWorkerState(): { starts: number; running: boolean; ringWaits: number } {
+  return { starts, running: shared !== undefined && !shared.dead, ringWaits };
 }
 
 /** For tests: resolves once the worker (when started) is online; false when none runs. */

@@ -271,6 +271,17 @@ export async function streamResource(
   return pump(raw, decompressStream(p.compression), p, sink);
 }
 
+// hash-worker.ts, once a body could use it (loaded lazily: most boots never need it).
+let hashWorkerModule: typeof import('./hash-worker.js') | undefined;
+
+/**
+ * Terminates the hash worker thread if one was started (the files stage calls this when it ends,
+ * successful or not); a later large body starts a new one.
+ */
+export async function stopHashWorker(): Promise<void> {
+  await hashWorkerModule?.stopHashWorker();
+}
+
 async function pipeRaw(
   h: typeof import('./http.js'),
   res: import('./http.js').RawResponse,
@@ -283,7 +294,8 @@ async function pipeRaw(
   // read is copied once into the worker's ring while this thread writes it; the digest is awaited
   // below, before the caller renames anything.
   const size = Number(res.headers['content-length'] ?? 0);
-  const hw = p.expected && size > 0 ? (await import(/* webpackMode: "eager" */ './hash-worker.js')).hashWorkerFor(p.expected.algorithm, size) : undefined;
+  if (p.expected && size > 0) hashWorkerModule ??= await import(/* webpackMode: "eager" */ './hash-worker.js');
+  const hw = p.expected && size > 0 ? hashWorkerModule!.hashWorkerFor(p.expected.algorithm, size) : undefined;
   const hash = p.expected && !hw ? createHash(p.expected.algorithm) : undefined;
   // What the sink threw or rejected with is passed on as it is (a full disk is not a fetch error).
   let sinkError: { e: unknown } | undefined;

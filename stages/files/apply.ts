@@ -2,6 +2,7 @@
 // Ignition logs it ("op(N): [started] ...", "[finished]"/"[failed]"), and the first failure stops
 // the stage. Remote contents are fetched ahead (bounded), everything else happens in plan order.
 import { KindlingError } from '../../src/errors.js';
+import { stopHashWorker } from '../../src/resources/index.js';
 import { Prefetcher } from './content.js';
 import type { StageContextConfig } from './context.js';
 import { applyDirectory, applyFile, applyLink, remoteResources } from './nodes.js';
@@ -66,5 +67,7 @@ export async function applyPlan(cfg: StageContextConfig, plan: FilesPlan): Promi
   } finally {
     await prefetch.close();
     await cfg.asUser?.close();
+    // The thread hashing large remote bodies (src/resources/hash-worker.ts) ends with the stage.
+    await stopHashWorker();
   }
 }

@@ -2,8 +2,11 @@
 // (src/resources/hash-worker.ts): the files stage against a real HTTP server on 127.0.0.1. The
 // worker path must write the same bytes and fail exactly like inline hashing: a wrong hash fails
 // the stage with the same error and leaves neither the file nor a staging file behind. With
-// KINDLING_HASH_WORKER=0 no worker starts at all. The order of the tests matters (the worker is
-// one per process and starts at the first large body): the KINDLING_HASH_WORKER=0 case runs first.
+// KINDLING_HASH_WORKER=0 no worker starts at all. The order of the tests matters (the
+// KINDLING_HASH_WORKER=0 case runs first, before any worker was started). The files stage stops the
+// worker when it ends, and a worker started by the first large body is not online for the bodies
+// that begin with it, so the cases that want the worker path start it first (warm()).
+// Faults (the worker dying mid-body, a full disk) are in hash-worker-faults.test.ts.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import { KindlingError } from '../../src/errors.js';
-import { hashWorkerOnline, hashWorkerStats } from '../../src/resources/hash-worker.js';
+import { hashWorkerOnline, hashWorkerState, hashWorkerStats, startHashWorker, stopHashWorker } from '../../src/resources/hash-worker.js';
 import { streamResource } from '../../src/resources/index.js';
 import { cleanupTemps, runFiles, snapshot, tempDir } from './helpers.js';
 
@@ -66,6 +69,12 @@ async function failure(root: string): Promise<KindlingError> {
 
 let inlineError = '';
 
+/** Starts the worker and waits until it runs, so the next stage's large bodies go to it. */
+async function warm(): Promise<void> {
+  startHashWorker();
+  expect(await hashWorkerOnline()).toBe(true);
+}
+
 describe('hash worker', () => {
   it('KINDLING_HASH_WORKER=0: no worker starts; right hashes written, a wrong one fails closed', async () => {
     process.env.KINDLING_HASH_WORKER = '0';
@@ -81,22 +90,24 @@ describe('hash worker', () => {
     }
   });
 
-  it('hashes large bodies on the worker once it runs: the same files, sha512 and sha256', async () => {
-    // The first large body starts the worker (and is hashed inline meanwhile).
+  it('hashes large bodies on the worker once it runs: the same files, sha512 and sha256; the stage stops it', async () => {
+    // The first large body starts the worker (and is hashed inline meanwhile); the stage's end stops it.
     await runFiles(all(), tempDir());
     expect(hashWorkerStats().started).toBe(true);
-    expect(await hashWorkerOnline()).toBe(true);
+    expect(hashWorkerState().running).toBe(false);
     for (const alg of ['sha512', 'sha256'] as const) {
+      await warm();
       const before = hashWorkerStats().jobs;
       const root = tempDir();
       await runFiles(all(alg), root);
       expectAllWritten(root);
       expect(hashWorkerStats().jobs).toBeGreaterThan(before);
+      expect(hashWorkerState().running).toBe(false);
     }
   });
 
   it('a wrong hash on the worker path fails with the same error and leaves nothing behind', async () => {
-    expect(await hashWorkerOnline()).toBe(true);
+    await warm();
     const before = hashWorkerStats().jobs;
     const err = await failure(tempDir());
     expect(hashWorkerStats().jobs).toBeGreaterThan(before);
@@ -104,12 +115,19 @@ describe('hash worker', () => {
   });
 
   it('a body cut mid-way on the worker path fails; the worker goes on hashing the next ones', async () => {
+    await warm();
     const before = hashWorkerStats().jobs;
     const wrong = await streamResource({ source: `${base}/cut/2`, verification: { hash: sha('sha512', bodies[2]!) } }, { maxAttempts: 1 }, () => {}).catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(Error);
     expect(hashWorkerStats().jobs).toBe(before + 1);
+    const starts = hashWorkerState().starts;
+    const after = hashWorkerStats().jobs;
     const root = tempDir();
     await runFiles(all(), root);
     expectAllWritten(root);
+    // Still the same worker (the cut body did not stop it), hashing this stage's bodies.
+    expect(hashWorkerStats().jobs).toBeGreaterThan(after);
+    expect(hashWorkerState().starts).toBe(starts);
+    await stopHashWorker();
   });
 });
