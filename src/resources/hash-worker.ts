@@ -16,10 +16,15 @@
 // ..."): no digest, so nothing is renamed into place. The files stage stops the worker when it
 // ends (stopHashWorker), successful or not; the next large body starts a new one.
 //
+// A worker that is alive but does nothing (hung) is given up after STALL_MS without progress while
+// something waits on it: the wait loops and, while digests are awaited, a timer watch the count of
+// commands done.
+//
 // Test hook: KINDLING_TEST_HASH_WORKER_FAULT=throw:N or exit:N makes the worker throw, or call
 // process.exit(3), when it is about to hash its N-th ring slot (N >= 1); throw:N:MS / exit:N:MS
 // first keeps that slot for MS milliseconds (the ring fills, the receiving thread blocks waiting for
-// a slot). Read only when a worker starts; only tests set it.
+// a slot); hang:N[:MS] makes it block forever there, and gives it up after MS (default 1000) ms
+// instead of STALL_MS. Read only when a worker starts; only tests set it.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
@@ -35,6 +40,12 @@ export const MIN_WORKER_BODY = 256 << 10;
 // 4 digest (answered by a message [id, hex]), 5 drop. The worker blocks in Atomics.wait between
 // commands and never returns to its event loop; it is unref'd, so it never keeps the process up.
 const Q = 256;
+/**
+ * A worker that does none of the commands waiting for it for this long is given up: what waits on
+ * it fails ("did not hash anything for 30 s") and it is terminated. Hashing 256 KiB takes ~1 ms;
+ * only a hung thread comes near this.
+ */
+const STALL_MS = 30_000;
 /**
  * A body starts on the worker only while fewer than this many ring slots wait to be hashed;
  * otherwise it is hashed inline. The worker alone is slower than the receiving thread (on two
@@ -71,7 +82,9 @@ try {
       const e = (done % Q) * 4, op = cmd[e], id = cmd[e + 1];
       if (op === 3) {
         if (fault && ++hashed === fault.after) {
-          // Optionally first hold the ring full for a while: the receiving thread then waits for a slot.
+          // hang: never go on. Otherwise optionally first hold the ring full for a while (the
+          // receiving thread then waits for a slot).
+          if (fault.kind === 'hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
           if (fault.holdMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, fault.holdMs);
           if (fault.kind === 'exit') process.exit(3);
           throw new Error('test fault (KINDLING_TEST_HASH_WORKER_FAULT)');
@@ -98,10 +111,10 @@ try {
 `;
 
 /** The test hook's fault, when a test set KINDLING_TEST_HASH_WORKER_FAULT (see the top). */
-function testFault(): { kind: 'throw' | 'exit'; after: number; holdMs: number } | undefined {
+function testFault(): { kind: 'throw' | 'exit' | 'hang'; after: number; holdMs: number } | undefined {
   const v = process.env.KINDLING_TEST_HASH_WORKER_FAULT;
-  const m = v ? /^(throw|exit):([1-9]\d*)(?::(\d+))?$/.exec(v) : null;
-  return m ? { kind: m[1] as 'throw' | 'exit', after: Number(m[2]), holdMs: Number(m[3] ?? 0) } : undefined;
+  const m = v ? /^(throw|exit|hang):([1-9]\d*)(?::(\d+))?$/.exec(v) : null;
+  return m ? { kind: m[1] as 'throw' | 'exit' | 'hang', after: Number(m[2]), holdMs: Number(m[3] ?? 0) } : undefined;
 }
 
 /** What a body on a worker that went down fails with (the caller names the URL). */
@@ -145,19 +158,51 @@ class HashWorker {
       if (this.pending.size === 0) this.worker.unref();
       p.resolve(m[1]);
     });
-    const die = (e: Error) => {
-      this.failed ??= e;
-      this.ready = false;
-      Atomics.store(this.ctrl, 2, 1);
-      for (const p of this.pending.values()) p.reject(this.failed);
-      this.pending.clear();
-      this.worker.unref();
-    };
-    this.worker.once('error', (e) => die(workerFailure(`failed (${e instanceof Error ? e.message : String(e)})`)));
-    this.worker.once('exit', (code) => die(workerFailure(this.stopping ? 'was stopped' : `exited (code ${code})`)));
+    const fault = testFault();
+    this.stallMs = fault?.kind === 'hang' ? fault.holdMs || 1000 : STALL_MS;
+    this.worker.once('error', (e) => this.die(workerFailure(`failed (${e instanceof Error ? e.message : String(e)})`)));
+    this.worker.once('exit', (code) => this.die(workerFailure(this.stopping ? 'was stopped' : `exited (code ${code})`)));
   }
 
   private stopping = false;
+  /** No command done for this long while some wait: the worker is given up (see STALL_MS). */
+  private readonly stallMs: number;
+  private watchdog?: ReturnType<typeof setInterval>;
+
+  private die(e: Error): void {
+    this.failed ??= e;
+    this.ready = false;
+    Atomics.store(this.ctrl, 2, 1);
+    for (const p of this.pending.values()) p.reject(this.failed);
+    this.pending.clear();
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.worker.unref();
+  }
+
+  /** The worker made no progress for stallMs: fail what waits on it and terminate it. */
+  private stalled(): Error {
+    const e = workerFailure(`did not hash anything for ${this.stallMs / 1000} s`);
+    this.die(e);
+    this.stopping = true;
+    void this.worker.terminate();
+    return this.failed!;
+  }
+
+  /**
+   * Tracks the worker's progress (commands done) while this thread waits: returns a function to
+   * call after each wait, which throws once nothing was done for stallMs.
+   */
+  private progress(): () => void {
+    let seen = Atomics.load(this.ctrl, 1);
+    let since = Date.now();
+    return () => {
+      const done = Atomics.load(this.ctrl, 1);
+      if (done !== seen) {
+        seen = done;
+        since = Date.now();
+      } else if (Date.now() - since > this.stallMs) throw this.stalled();
+    };
+  }
 
   /** Gone or going (its own shared-memory mark, or the exit event already seen). */
   get dead(): boolean {
@@ -180,9 +225,12 @@ class HashWorker {
 
   private send(op: number, id: number, slot = 0, len = 0): void {
     // A full queue: wait (briefly; the worker is working through it) for an entry to free up.
+    let check: (() => void) | undefined;
     while (((this.head - Atomics.load(this.ctrl, 1)) | 0) >= Q) {
       if (this.dead) throw this.failure();
-      Atomics.wait(this.ctrl, 1, Atomics.load(this.ctrl, 1), 1000);
+      check ??= this.progress();
+      Atomics.wait(this.ctrl, 1, Atomics.load(this.ctrl, 1), 250);
+      check();
     }
     const e = (this.head % Q) * 4;
     this.cmd[e] = op;
@@ -227,9 +275,12 @@ class HashWorker {
       this.next = (i + 1) % SLOTS;
       // Slots are used in turn and hashed in order: the one due next is the oldest in flight.
       if (Atomics.load(this.slots, i) !== 0) ringWaits++;
+      let check: (() => void) | undefined;
       while (Atomics.load(this.slots, i) !== 0) {
         if (this.dead) throw this.failure();
-        Atomics.wait(this.slots, i, 1, 1000);
+        check ??= this.progress();
+        Atomics.wait(this.slots, i, 1, 250);
+        check();
       }
       if (this.dead) throw this.failure();
       this.ring.set(n === view.length ? view : view.subarray(off, off + n), i * SLOT);
@@ -243,6 +294,26 @@ class HashWorker {
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
+      // While digests are awaited, a timer watches the worker's progress (a hung worker would
+      // otherwise leave them pending forever).
+      if (!this.watchdog) {
+        const check = this.progress();
+        this.watchdog = setInterval(() => {
+          if (this.pending.size === 0 || this.dead) {
+            clearInterval(this.watchdog);
+            this.watchdog = undefined;
+            return;
+          }
+          // Everything sent is done: the answers are on their way, nothing is stuck.
+          if (Atomics.load(this.ctrl, 1) === this.head) return;
+          try {
+            check();
+          } catch {
+            /* stalled() failed the pending digests */
+          }
+        }, 250);
+        this.watchdog.unref();
+      }
       this.send(4, id);
     });
   }

@@ -1,8 +1,9 @@
 // Faults while the hash worker (src/resources/hash-worker.ts) hashes large plain-http bodies for the
 // files stage, against a real HTTP server on 127.0.0.1:
 //  (a) the worker dying mid-body (an exception in it, process.exit in it; each also after holding
-//      the ring full, so the receiving thread is blocked in Atomics.wait when it dies), through the
-//      test hook KINDLING_TEST_HASH_WORKER_FAULT: the stage fails closed with one readable error,
+//      the ring full, so the receiving thread is blocked in Atomics.wait when it dies) or hanging
+//      (alive, doing nothing: given up once it made no progress for a while), through the test
+//      hook KINDLING_TEST_HASH_WORKER_FAULT: the stage fails closed with one readable error,
 //      writes no file whose hash was not verified, does not hang, and no worker is left running;
 //  (b) a full disk (a tmpfs mounted with size=, root only) while the worker is in use: a readable
 //      error, no partial file, nothing staged left behind, the worker terminated; Ignition 2.14 on a
@@ -100,11 +101,16 @@ async function faultyWorker(fault: string): Promise<void> {
 describe('hash worker faults: the worker dies mid-body', () => {
   const thrown = /the worker thread hashing the contents failed \(test fault \(KINDLING_TEST_HASH_WORKER_FAULT\)\); the contents were not verified/;
   const exited = /the worker thread hashing the contents exited \(code 3\); the contents were not verified/;
+  const hung = /the worker thread hashing the contents did not hash anything for 1 s; the contents were not verified/;
+  const hung15 = /the worker thread hashing the contents did not hash anything for 1\.5 s; the contents were not verified/;
   const cases: Array<[string, RegExp, boolean]> = [
     ['throw:3', thrown, false],
     ['exit:3', exited, false],
     ['throw:2:300', thrown, true],
     ['exit:2:300', exited, true],
+    // Alive but doing nothing: given up after 1 s without progress (30 s outside tests).
+    ['hang:2', hung, false],
+    ['hang:2:1500', hung15, true],
   ];
   for (const [fault, why, held] of cases) {
     it(`${fault}: the stage fails closed with one readable error, only verified files, nothing staged left, no worker left`, { timeout: 60_000 }, async () => {
@@ -131,6 +137,15 @@ describe('hash worker faults: the worker dies mid-body', () => {
       if (held) expect(hashWorkerState().ringWaits).toBeGreaterThan(waits);
     });
   }
+
+  it('a hung worker while only a digest is awaited (1 MiB: the ring never fills): the watchdog timer fails it', { timeout: 60_000 }, async () => {
+    await faultyWorker('hang:1');
+    const waits = hashWorkerState().ringWaits;
+    const err = await streamResource({ source: `${base}/f/0`, verification: { hash: sha512(bodies[0]!) } }, { maxAttempts: 1 }, () => {}).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/f\/0: the worker thread hashing the contents did not hash anything for 1 s; the contents were not verified$/);
+    // The receiving thread never waited for a slot: the digest's watchdog found the hang.
+    expect(hashWorkerState()).toMatchObject({ ringWaits: waits, running: false });
+  });
 
   it('streamResource alone: the body fails with a FetchError naming the URL; the next large body is hashed inline or on a new worker', { timeout: 60_000 }, async () => {
     await faultyWorker('exit:2');
