@@ -32,7 +32,7 @@ function entry(kind: 'error' | 'warning', message: string, pointer: string, pos?
   return { kind, message, location: { pointer, line: pos?.line, column: pos?.column } };
 }
 
-export function decodeDocument(parsed: ParsedJson, minor: Minor): Decoded {
+export function decodeDocument(parsed: ParsedJson, minor: Minor, track = true): Decoded {
   const positions = new Map<string, Position>();
   // Go reports a type error where it stopped reading: just after the value (as ignition-validate prints).
   const ends = new Map<string, Position>();
@@ -41,17 +41,25 @@ export function decodeDocument(parsed: ParsedJson, minor: Minor): Decoded {
   // Type descriptions of each decoded location, for Go-style type error messages.
   const fieldTypes = new Map<string, { goType: string; owner: string; keys: string[] }>();
 
-  const walk = (value: JsonValue, type: FieldType, src: Path, dst: Path, owner: string, keys: string[], goType = goTypeName(type)): JsonValue => {
-    const srcPointer = toPointer(src);
-    const dstPointer = toPointer(dst);
-    const pos = parsed.valueAt.get(srcPointer);
-    if (pos) positions.set(dstPointer, pos);
-    const end = parsed.valueEnd.get(srcPointer);
-    if (end) ends.set(dstPointer, end);
-    fieldTypes.set(dstPointer, { goType, owner, keys });
+  // Without `track` (parseConfig's fast path, for a document parsed without positions) nothing is
+  // recorded per value: no pointers, positions or type names. Values come out the same; a finding
+  // still comes out, but unplaced, and makes the caller parse again with positions.
+  const walk = (value: JsonValue, type: FieldType, src: Path, dst: Path, owner: string, keys: string[], goType?: string): JsonValue => {
+    let srcPointer = '';
+    let dstPointer = '';
+    if (track) {
+      srcPointer = toPointer(src);
+      dstPointer = toPointer(dst);
+      const pos = parsed.valueAt.get(srcPointer);
+      if (pos) positions.set(dstPointer, pos);
+      const end = parsed.valueEnd.get(srcPointer);
+      if (end) ends.set(dstPointer, end);
+      fieldTypes.set(dstPointer, { goType: goType ?? goTypeName(type), owner, keys });
+    }
     if (value === null) return null;
     if (type === 'integer') {
-      const literal = parsed.numberText.get(srcPointer);
+      // Untracked, the caller has checked that every number literal is a plain integer.
+      const literal = track ? parsed.numberText.get(srcPointer) : typeof value === 'number' ? String(value) : undefined;
       if (typeof value === 'number' && literal !== undefined && (!/^-?\d+$/.test(literal) || !Number.isSafeInteger(value))) {
         errors.push(entry('error', `json: cannot unmarshal number ${literal} into Go struct field ${owner}.${keys.join('.')} of type int`, dstPointer, ends.get(dstPointer)));
       }
@@ -61,23 +69,26 @@ export function decodeDocument(parsed: ParsedJson, minor: Minor): Decoded {
     if ('list' in type) {
       if (!Array.isArray(value)) return value;
       // A null list entry is the element's zero value in Go ("" for strings, an empty struct).
+      if (!track) return value.map((item) => walk(item === null ? zeroOf(type.list) : item, type.list, src, dst, owner, keys));
       return value.map((item, i) =>
         walk(item === null ? zeroOf(type.list) : item, type.list, [...src, i], [...dst, i], owner, keys, goElemName(type)),
       );
     }
     if (typeof value !== 'object' || Array.isArray(value)) return value;
     const fields = fieldsOf(type.ref, minor);
-    const goName = goNameOf(type.ref);
+    const goName = track ? goNameOf(type.ref) : owner;
     const out: Record<string, JsonValue> = {};
     for (const key of Object.keys(value)) {
       const exact = fields.find((fl) => fl.name === key);
       const folded = exact ?? fields.find((fl) => fl.name.toLowerCase() === key.toLowerCase());
       if (!exact) {
-        const keyPos = parsed.keyAt.get(toPointer([...src, key]));
-        warnings.push(entry('warning', `Unused key ${key}`, toPointer([...dst, key]), keyPos));
+        const keyPos = track ? parsed.keyAt.get(toPointer([...src, key])) : undefined;
+        warnings.push(entry('warning', `Unused key ${key}`, track ? toPointer([...dst, key]) : '', keyPos));
       }
       if (!folded) continue;
-      out[folded.name] = walk(value[key], folded.type, [...src, key], [...dst, folded.name], goName, [...keys, folded.name]);
+      out[folded.name] = track
+        ? walk(value[key], folded.type, [...src, key], [...dst, folded.name], goName, [...keys, folded.name])
+        : walk(value[key], folded.type, src, dst, owner, keys);
     }
     return out;
   };

@@ -15,7 +15,7 @@
 //   semantic rules fail             -> "config is not valid" + every error (and warnings)
 import { KindlingError, toPointer, type ConfigLocation, type ReportEntry } from '../errors.js';
 import { byPosition, decodeDocument, dropNulls } from './decode.js';
-import { JsonSyntaxError, parseJson, type JsonValue, type ParsedJson, type Position } from './json/parse.js';
+import { JsonSyntaxError, MAX_DEPTH, parseJson, type JsonValue, type ParsedJson, type Position } from './json/parse.js';
 import { mergeConfigs as mergeConfigTrees } from './merge.js';
 import { minorOf, type SpecVersion } from './schema/spec.js';
 import type { Config } from './types.js';
@@ -84,11 +84,87 @@ export async function parseConfigAsync(text: string | Uint8Array, opts: ParseOpt
 export function parseConfig(text: string | Uint8Array, opts: ParseOptions = {}): ParseResult {
   const str = typeof text === 'string' ? text : new TextDecoder().decode(text);
   if (str.length === 0) throw new KindlingError('config-syntax', ERR_EMPTY);
-  const parsed = parseJsonOrThrow(str);
+  const clean = parseClean(str, opts);
+  if (clean) {
+    parsePaths.clean++;
+    return clean;
+  }
+  parsePaths.tracked++;
+  return parseDocument(parseJsonOrThrow(str), str, opts, true);
+}
 
+/** parseConfig without the fast path: what every report comes from (exported for tests). */
+export function parseTracked(str: string, opts: ParseOptions = {}): ParseResult {
+  if (str.length === 0) throw new KindlingError('config-syntax', ERR_EMPTY);
+  return parseDocument(parseJsonOrThrow(str), str, opts, true);
+}
+
+/** How many texts each path of parseConfig returned (tests check that the fast path is taken). */
+export const parsePaths = { clean: 0, tracked: 0 };
+
+/**
+ * The fast path. Most configs are valid and draw no finding at all, and for those the positions
+ * the tracking parser records (src/config/json/parse.ts: a pointer, a line and a column for every
+ * value) are never used. So the text is first read by node's own JSON.parse and decoded and
+ * validated without positions; the result is kept only when it has no finding. Anything else —
+ * a warning, an error, a 1.x/2.x config, a number literal Go might refuse (420.0, 4.2e2), nesting
+ * the tracking parser refuses, text JSON.parse refuses — returns undefined, and the caller parses
+ * again with positions, so every report is the tracking parser's. JSON.parse and that parser give
+ * the same values for what gets here (RFC 8259 both, last duplicate key wins, \u escapes kept as
+ * UTF-16 code units); test/config/fast-parse.test.ts compares the two paths.
+ */
+function parseClean(str: string, opts: ParseOptions): ParseResult | undefined {
+  if (!plainLiterals(str)) return undefined;
+  let value: JsonValue;
+  try {
+    value = JSON.parse(str) as JsonValue;
+  } catch {
+    return undefined;
+  }
+  try {
+    const r = parseDocument({ value, valueAt: new Map(), keyAt: new Map(), valueEnd: new Map(), numberText: new Map() }, str, opts, false);
+    return r.report.length === 0 ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether every number literal in `text` is a plain integer (no fraction, no exponent: Go refuses
+ * those for int fields, and only the literal says so), and no object or array nests as deep as
+ * the tracking parser refuses. Strings are skipped; outside them "." belongs to a number, and an
+ * "e" after a digit too ("true" and "false" have theirs after a letter).
+ */
+function plainLiterals(text: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (depth >= MAX_DEPTH) return false;
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    } else if (c === 0x2e) {
+      return false;
+    } else if ((c === 0x65 || c === 0x45) && i > 0) {
+      const p = text.charCodeAt(i - 1);
+      if (p >= 0x30 && p <= 0x39) return false;
+    }
+  }
+  return true;
+}
+
+/** A parsed document to a config; `track`: the document carries positions (see parseClean). */
+function parseDocument(parsed: ParsedJson, str: string, opts: ParseOptions, track: boolean): ParseResult {
   if (opts.exactVersion !== undefined) {
     const spec = opts.exactVersion as SpecVersion;
-    const decoded = decodeOrThrow(parsed, spec);
+    const decoded = decodeOrThrow(parsed, spec, track);
     const declared = readVersion(decoded.config);
     const sv = typeof declared === 'string' ? parseSemver(declared) : null;
     if (!sv || supportedSpec(sv) !== spec) throw new KindlingError('config-version', ERR_UNKNOWN_VERSION);
@@ -96,13 +172,15 @@ export function parseConfig(text: string | Uint8Array, opts: ParseOptions = {}):
   }
 
   const stub = readVersionStub(parsed);
+  const legacy = stub.legacy ?? (/^2\./.test(stub.version) ? stub.version : undefined);
+  if (legacy !== undefined && !track) throw new Error('1.x and 2.x configs take the tracking path');
   if (stub.legacy !== undefined) return parseLegacy(str, stub.legacy);
   const sv = parseSemver(stub.version);
   if (!sv) throw new KindlingError('config-version', ERR_INVALID_VERSION, { location: stub.location });
   if (sv.major === 2 && sv.metadata === '' && sv.preRelease === '') return parseLegacy(str, stub.version);
   const spec = supportedSpec(sv);
   if (!spec) throw new KindlingError('config-version', ERR_UNKNOWN_VERSION, { location: stub.location });
-  const decoded = decodeOrThrow(parsed, spec);
+  const decoded = decodeOrThrow(parsed, spec, track);
   return finish(decoded.config, spec, stub.version, parsed, decoded.positions, decoded.warnings);
 }
 
@@ -181,8 +259,8 @@ interface DecodedConfig {
   warnings: ReportEntry[];
 }
 
-function decodeOrThrow(parsed: ParsedJson, spec: SpecVersion): DecodedConfig {
-  const decoded = decodeDocument(parsed, minorOf(spec));
+function decodeOrThrow(parsed: ParsedJson, spec: SpecVersion, track = true): DecodedConfig {
+  const decoded = decodeDocument(parsed, minorOf(spec), track);
   if (decoded.errors.length > 0) {
     throw new KindlingError('config-invalid', ERR_INVALID, { location: decoded.errors[0].location, entries: [...decoded.errors, ...decoded.warnings] });
   }
