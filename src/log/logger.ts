@@ -167,6 +167,12 @@ interface Core {
   time: () => string;
   redact: boolean;
   sink: LineSink;
+  /**
+   * The readable form's own output, when the sink is prettySink(direct): a plain message from a
+   * logger bound to nothing but its stage goes there without the JSON round trip (the same bytes:
+   * prettySink of that record is level, stage and message, and a string survives JSON as itself).
+   */
+  direct?: LineSink;
 }
 
 class JsonLogger implements Logger {
@@ -177,10 +183,14 @@ class JsonLogger implements Logger {
   readonly error: LogFn;
   readonly fatal: LogFn;
 
+  /** For core.direct: "stage: " (or "") when the bindings are at most a string stage; else undefined. */
+  private readonly stagePrefix: string | undefined;
+
   constructor(
     private readonly core: Core,
     private readonly chindings: string,
   ) {
+    this.stagePrefix = core.direct ? stagePrefixOf(chindings) : undefined;
     const fn = (num: number): LogFn => {
       // A level below the threshold is a no-op that formats nothing, as in pino.
       if (num < core.level) return () => {};
@@ -209,6 +219,10 @@ class JsonLogger implements Logger {
 
   private write(num: number, a: string | LogFields | undefined, b: string | undefined): void {
     const core = this.core;
+    if (typeof a === 'string' && this.stagePrefix !== undefined) {
+      core.direct!(`${PRETTY_LABELS[num]} ${this.stagePrefix}${a}\n`);
+      return;
+    }
     const time = core.time();
     let fields: Record<string, unknown> | undefined;
     let msg: unknown;
@@ -235,6 +249,22 @@ class JsonLogger implements Logger {
       line += ',"msg":' + json;
     }
     core.sink(line + '}\n');
+  }
+}
+
+/** prettySink's level column: the label upper-cased, padded to 5. */
+const PRETTY_LABELS: Record<number, string> = Object.fromEntries(Object.entries(LEVELS).map(([label, num]) => [num, label.toUpperCase().padEnd(5)]));
+
+/** What prettySink puts before the message for records with these bindings and no fields. */
+function stagePrefixOf(chindings: string): string | undefined {
+  if (chindings === '') return '';
+  try {
+    const bound = JSON.parse(`{${chindings.slice(1)}}`) as Record<string, unknown>;
+    const keys = Object.keys(bound);
+    if (keys.length !== 1 || keys[0] !== 'stage' || typeof bound.stage !== 'string') return undefined;
+    return bound.stage ? `${bound.stage}: ` : '';
+  } catch {
+    return undefined;
   }
 }
 
@@ -326,6 +356,7 @@ export function createLogger(opts: LoggerOptions = {}, sink?: LineSink): Logger 
       time: pretty ? () => '' : () => `,"time":"${new Date(Date.now()).toISOString()}"`,
       redact: true,
       sink: pretty ? prettySink(out) : out,
+      direct: pretty ? out : undefined,
     },
     '',
   );
