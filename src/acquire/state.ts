@@ -8,7 +8,7 @@
 // (the hyperv platform's KVP pools, src/acquire/kvp.ts), each a config file entry as Go's
 // encoding/json writes one. It is written after notatedDirectories only when there are such files,
 // so every other state file stays byte for byte what 2.14 writes.
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KindlingError } from '../errors.js';
 
@@ -52,6 +52,8 @@ export function emptyState(): IgnitionState {
 export function loadState(path: string): IgnitionState {
   let text: string;
   try {
+    // On a first boot there is none yet: say so without building an ENOENT error and its stack.
+    if (!statSync(path, { throwIfNoEntry: false })) return emptyState();
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState();
