@@ -20,7 +20,7 @@ import { needsNetwork } from '../resources/scheme.js';
 import { readCmdline } from './cmdline.js';
 import type { AcquireEnv } from './env.js';
 import { platformFetchOptions } from './fetcher.js';
-import { NeedNetError, NoProviderError } from './errors.js';
+import { NeedNetError } from './errors.js';
 import { makeHttpClient, type HttpClient } from './http.js';
 import { loadProvider, providerNames } from './providers/index.js';
 import type { ProviderContext } from './providers/types.js';
@@ -89,8 +89,8 @@ export function goUrlScheme(url: string): string {
   return /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase() ?? '';
 }
 
-/** The cmdline provider: bytes, or NoProviderError when the command line names no config. */
-async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data: Buffer | null; what: string }> {
+/** The cmdline provider: bytes, or undefined when the command line names no config (Ignition's ErrNoProvider). */
+async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data: Buffer | null; what: string } | undefined> {
   const f = readCmdline(o.env.cmdlinePath);
   if (f.configUrl) {
     if (f.configDevice || f.configPath) o.env.log.warn(`"${f.configUrlKey}" takes precedence; ignoring "ignition.config.device" and "ignition.config.path"`);
@@ -128,7 +128,8 @@ async function fromCmdline(o: AcquireOptions, httpTotal: number): Promise<{ data
   if (f.configDevice || f.configPath) {
     throw new KindlingError('platform', '"ignition.config.device" and "ignition.config.path" must be provided together');
   }
-  throw new NoProviderError();
+  // The common case: returned, not thrown (an exception costs its stack and a rejected promise).
+  return undefined;
 }
 
 /** Steps 2-4. Throws NeedNetError in fetch-offline when the network is needed. */
@@ -149,21 +150,20 @@ export async function acquireUserConfig(o: AcquireOptions): Promise<AcquiredConf
   let source = '';
   let what = '';
   // 2. cmdline, system, platform: the first that does not say "no provider".
-  try {
-    const c = await fromCmdline(
-      {
-        ...o,
-        get signal() {
-          return providerSignal();
-        },
+  const c = await fromCmdline(
+    {
+      ...o,
+      get signal() {
+        return providerSignal();
       },
-      httpTotal ?? 0,
-    );
+    },
+    httpTotal ?? 0,
+  );
+  if (c) {
     data = c.data;
     source = 'cmdline';
     what = c.what;
-  } catch (err) {
-    if (!(err instanceof NoProviderError)) throw err;
+  } else {
     o.env.log.info('no config URL provided');
     const sys = findUserConfig(o.env);
     if (sys) {

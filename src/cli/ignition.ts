@@ -24,6 +24,9 @@ import { parseFlags } from './flags.js';
 /** Stages whose apply() logs every operation it carries out. */
 const OPS_LOGGED_BY_APPLY = new Set(['files', 'disks', 'mount']);
 
+/** IGNITION_DEFAULTS.fetchTimeout in milliseconds (test/cli checks they agree). */
+export const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
+
 export const IGNITION_DEFAULTS = {
   root: '/',
   configCache: '/run/ignition.json',
@@ -99,7 +102,8 @@ export async function runIgnition(argv: string[], io: IgnitionIo = PROCESS_IO): 
   }
   let fetchTimeoutMs: number;
   try {
-    fetchTimeoutMs = parseGoDuration(v['fetch-timeout'] ?? IGNITION_DEFAULTS.fetchTimeout);
+    // The default (what every unit passes: nothing) is known; parsing it compiles a regular expression.
+    fetchTimeoutMs = v['fetch-timeout'] === undefined ? DEFAULT_FETCH_TIMEOUT_MS : parseGoDuration(v['fetch-timeout']);
   } catch (err) {
     return usageError(formatError(err), true);
   }

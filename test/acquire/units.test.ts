@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oemIdToPlatform, parseCmdline, platformFromCmdline } from '../../src/acquire/cmdline.js';
 import { parseGoDuration } from '../../src/acquire/duration.js';
+import { DEFAULT_FETCH_TIMEOUT_MS, IGNITION_DEFAULTS } from '../../src/cli/ignition.js';
 import { classifyUserData } from '../../src/acquire/userdata.js';
 import { emptyState, loadState, recordFetched, saveState, serializeState } from '../../src/acquire/state.js';
 import { urlPathForState } from '../../src/acquire/render.js';
@@ -44,6 +45,8 @@ describe('kernel command line', () => {
 describe('Go durations (-fetch-timeout)', () => {
   it('parses what Go parses and refuses what it refuses', () => {
     expect(parseGoDuration('2m0s')).toBe(120_000);
+    // The CLI uses the default without parsing it: the two must agree.
+    expect(parseGoDuration(IGNITION_DEFAULTS.fetchTimeout)).toBe(DEFAULT_FETCH_TIMEOUT_MS);
     expect(parseGoDuration('1h2m3.5s')).toBe(3_723_500);
     expect(parseGoDuration('250ms')).toBe(250);
     expect(parseGoDuration('0')).toBe(0);
