@@ -15,16 +15,18 @@
 // small python3 wrapper, microsecond resolution): on a loaded machine it moves much less than
 // wall time, and its minimum is the best estimate of what the process itself costs.
 // Usage: node bench/startup.mjs [--bin PATH] [--vs PATH]... [--runs N] [--only REGEX] [--json] [--cpu]
-//                              [--no-cache-too]
+//                              [--no-cache-too] [--scratch DIR]
 //   --bin  the bundle to measure (default: built from this tree into /tmp/kindling-bench-startup)
 //   --vs   a second bundle measured in the same rounds (e.g. an older build), for before/after;
 //          repeat it to compare several builds
 //   --only REGEX     measure only the commands whose name matches (node -e 0 always)
 //   --no-cache-too   also the fetch-offline qemu of each bundle with KINDLING_CODE_CACHE=0
+//   --scratch DIR    where the scratch system goes (default /dev/shm when it is a tmpfs, as /run
+//                    is in the initrd; else the temporary directory)
 // Runs get a clean environment: NODE_EXTRA_CA_CERTS alone (set on this machine's shells) makes
 // every node start ~40 ms slower (CPU), since node 20 loads those certificates at start-up.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +37,14 @@ const arg = (n, d) => {
   const i = process.argv.indexOf(n);
   return i === -1 ? d : process.argv[i + 1];
 };
+/** Whether `dir` is on a tmpfs (statfs f_type TMPFS_MAGIC). */
+function isTmpfs(dir) {
+  try {
+    return statfsSync(dir).type === 0x01021994;
+  } catch {
+    return false;
+  }
+}
 const RUNS = Number(arg('--runs', '30'));
 let bin = arg('--bin');
 // --vs may be given several times; each bundle is labelled by its position (vs1, vs2, ...).
@@ -50,7 +60,12 @@ if (!existsSync(TIME)) {
   console.error('bench/startup: needs GNU time at /usr/bin/time (Debian package "time")');
   process.exit(1);
 }
-const work = mkdtempSync(join(tmpdir(), 'kindling-startup-'));
+// The scratch system (config cache, state file) lives where the initrd keeps them: /run there is a
+// tmpfs, so this uses /dev/shm when it is one (--scratch DIR chooses). On a disk the fsync that
+// Ignition (renameio) and Kindling both do before renaming the cache waits for the disk's journal:
+// milliseconds of I/O that no boot pays and that would drown the start-up being measured.
+const scratchParent = arg('--scratch', isTmpfs('/dev/shm') ? '/dev/shm' : tmpdir());
+const work = mkdtempSync(join(scratchParent, 'kindling-startup-'));
 
 const config = JSON.stringify({
   ignition: { version: '3.3.0' },
@@ -154,6 +169,7 @@ if (process.argv.includes('--json')) {
   process.exit(0);
 }
 const f = (x) => x.toFixed(1);
+console.log(`\nscratch system (config cache, state file) in ${scratchParent}${isTmpfs(scratchParent) ? ' (tmpfs, as /run in the initrd)' : ' (not a tmpfs: the fsync of the config cache waits for the disk)'}`);
 console.log(`\nstart-up (${RUNS} interleaved runs each): wall ms median / min, RSS MB median / max, ratio to node -e 0 (median, min)`);
 console.log(`   ${'command'.padEnd(40)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'RSS'.padStart(6)} ${'max'.padStart(6)}   ratio`);
 for (const s of all) {
