@@ -5,7 +5,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseConfigAsync } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { formatError, KindlingError, type ReportEntry } from '../errors.js';
-import { sha256Hex } from '../system/sha256.js';
+import { fnv1a64Hex } from '../system/fnv1a64.js';
 import { KINDLING_VERSION } from '../version.js';
 
 export interface LoadedConfig {
@@ -47,10 +47,10 @@ export function childConfigReferences(config: Config): Array<[string, string]> {
 // every later stage (a new process each) reads it back. Parsing and validating it again costs
 // ~35 ms per 1,000 entries (the position-tracking parser, the schema walk and the semantic rules),
 // which was a quarter of the files stage for 10,000 files. So when the Ignition CLI's fetch stage
-// writes the cache it also writes a stamp beside it: the writer, the Kindling version and the
-// SHA-256 of the exact text it wrote from the config it had just validated. A later stage trusts
-// the cache (plain JSON.parse) only when the stamp is ours, from this very version, and the hash
-// of the bytes it read matches; anything else — no stamp (Ignition or another tool wrote the
+// writes the cache it also writes a stamp beside it: the writer, the Kindling version and a
+// checksum (FNV-1a 64; SHA-256 over 256 KiB) of the exact text it wrote from the config it had
+// just validated. A later stage trusts the cache (plain JSON.parse) only when the stamp is ours,
+// from this very version, and the checksum of the bytes it read matches; anything else — no stamp (Ignition or another tool wrote the
 // cache), a cache edited or truncated after the fact, a stamp from another version, a stamp that
 // does not parse — goes through parseConfigAsync exactly as before, so a bad cache still fails closed.
 // The stamp guards against accidents, not against an attacker: whoever can write /run as root can
@@ -62,15 +62,16 @@ export function cacheStampPath(cachePath: string): string {
   return `${cachePath}.kindling-stamp`;
 }
 
-// Small texts (nearly every config) are hashed in JavaScript: loading node:crypto costs ~5 ms of
-// CPU per process, more than hashing 4 KiB here (docs/startup.md); bigger ones by node:crypto.
-// Same SHA-256 either way (src/system/sha256.test.ts).
-const JS_HASH_LIMIT = 4096;
+// The stamp's checksum. Up to 256 KiB (nearly every config) FNV-1a 64 in JavaScript: no
+// node:crypto to load (~5 ms of CPU per process, docs/startup.md), and a few hundredths of a ms for
+// a small config (a JavaScript SHA-256 was ~0.2 ms cold). Bigger texts: SHA-256 by node:crypto,
+// faster per byte. The stamp names which one it holds; both sides choose by the same size.
+const JS_CHECKSUM_LIMIT = 256 * 1024;
 
-async function sha256(data: string | Uint8Array): Promise<string> {
-  if ((typeof data === 'string' ? Buffer.byteLength(data) : data.length) <= JS_HASH_LIMIT) return sha256Hex(data);
+async function checksum(data: string | Uint8Array): Promise<{ kind: 'fnv1a64' | 'sha256'; value: string }> {
+  if ((typeof data === 'string' ? Buffer.byteLength(data) : data.length) <= JS_CHECKSUM_LIMIT) return { kind: 'fnv1a64', value: fnv1a64Hex(data) };
   const { createHash } = await import('node:crypto');
-  return createHash('sha256').update(data).digest('hex');
+  return { kind: 'sha256', value: createHash('sha256').update(data).digest('hex') };
 }
 
 /**
@@ -78,7 +79,8 @@ async function sha256(data: string | Uint8Array): Promise<string> {
  * Written atomically; a failure only costs later stages the fast path, so it is not fatal.
  */
 export async function writeCacheStamp(cachePath: string, text: string): Promise<boolean> {
-  const stamp = JSON.stringify({ writer: STAMP_WRITER, version: KINDLING_VERSION, sha256: await sha256(text), bytes: Buffer.byteLength(text) }) + '\n';
+  const sum = await checksum(text);
+  const stamp = JSON.stringify({ writer: STAMP_WRITER, version: KINDLING_VERSION, [sum.kind]: sum.value, bytes: Buffer.byteLength(text) }) + '\n';
   const target = cacheStampPath(cachePath);
   const tmp = `${target}.${process.pid}.tmp`;
   try {
@@ -106,7 +108,9 @@ async function stampVouchesFor(cachePath: string, text: Buffer): Promise<boolean
   }
   try {
     const s = JSON.parse(raw) as Record<string, unknown>;
-    return s.writer === STAMP_WRITER && s.version === KINDLING_VERSION && s.bytes === text.length && typeof s.sha256 === 'string' && s.sha256 === (await sha256(text));
+    if (s.writer !== STAMP_WRITER || s.version !== KINDLING_VERSION || s.bytes !== text.length) return false;
+    const sum = await checksum(text);
+    return typeof s[sum.kind] === 'string' && s[sum.kind] === sum.value;
   } catch {
     return false;
   }
