@@ -150,8 +150,13 @@ process.on('exit', () => require('fs').writeSync(2, 'builtins: ' + process.modul
       expect(r.stdout).toContain('Kindling');
       for (const m of ['stream', 'net', 'tty']) expect(loaded(r), `${args[0]}: ${r.stderr}`).not.toContain(m);
     }
-    // The stamp of a config cache over 4 KiB is hashed by node:crypto: the check sees it.
-    const big = run(KINDLING, [...FETCH_OFFLINE, '-log-to-stdout'], { nodeArgs: ['-r', preload], config: JSON.stringify({ ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/big', contents: { source: 'data:,' + 'x'.repeat(5000) } }] } }) });
+    // The cache stamp's checksum: FNV-1a in JavaScript up to 256 KiB, so a 5 KB config loads no
+    // crypto either; over 256 KiB node:crypto's SHA-256: the check sees it.
+    const bigConfig = (n: number) => JSON.stringify({ ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/big', contents: { source: 'data:,' + 'x'.repeat(n) } }] } });
+    const mid = run(KINDLING, [...FETCH_OFFLINE, '-log-to-stdout'], { nodeArgs: ['-r', preload], config: bigConfig(5000) });
+    expect(mid.code, mid.stderr).toBe(0);
+    expect(loaded(mid)).not.toContain('crypto');
+    const big = run(KINDLING, [...FETCH_OFFLINE, '-log-to-stdout'], { nodeArgs: ['-r', preload], config: bigConfig(300 * 1024) });
     expect(big.code, big.stderr).toBe(0);
     expect(loaded(big)).toContain('crypto');
   });
