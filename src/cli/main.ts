@@ -20,6 +20,9 @@ Usage:
   kindling apply CONFIG --root DIR       run the files stage against a directory
   kindling apply CONFIG --image FILE [--size 8G]
                                          provision a sparse disk image through a loop device
+  kindling rmcfg --platform vmware|virtualbox
+                                         delete the config from the platform after provisioning
+                                         (Ignition's ignition-rmcfg; also run under that name)
   kindling -platform P -stage S [-root DIR] [-config-cache F] [-state-file F] [-neednet F]
            [-fetch-timeout DUR] [-log-to-stdout]
                                          the ignition binary's interface, for the initrd
