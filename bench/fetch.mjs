@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fwCfgSandbox, sandboxEnv, stageArgs } from '../scripts/sandbox.mjs';
+import { STARTUP_CONFIG, fwCfgSandbox, sandboxEnv, stageArgs } from '../scripts/sandbox.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (n, d) => {
@@ -65,12 +65,7 @@ async function series(cmd, args, env, runs = RUNS) {
 const fmt = (x) => x.toFixed(1);
 
 // 1. fw_cfg fetch-offline
-const config = JSON.stringify({
-  ignition: { version: '3.3.0' },
-  passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench bench'] }] },
-  storage: { files: [{ path: '/etc/hostname', mode: 420, contents: { source: 'data:,node1' } }] },
-  systemd: { units: [{ name: 'docker.service', enabled: true }] },
-});
+const config = STARTUP_CONFIG;
 const d1 = join(work, 'fwcfg');
 mkdirSync(d1, { recursive: true });
 writeFileSync(join(d1, 'config.ign'), config);

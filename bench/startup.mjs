@@ -30,7 +30,7 @@ import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fwCfgSandbox, stageArgs } from '../scripts/sandbox.mjs';
+import { STARTUP_CONFIG, fwCfgSandbox, stageArgs } from '../scripts/sandbox.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (n, d) => {
@@ -67,12 +67,7 @@ if (!existsSync(TIME)) {
 const scratchParent = arg('--scratch', isTmpfs('/dev/shm') ? '/dev/shm' : tmpdir());
 const work = mkdtempSync(join(scratchParent, 'kindling-startup-'));
 
-const config = JSON.stringify({
-  ignition: { version: '3.3.0' },
-  passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench bench'] }] },
-  storage: { files: [{ path: '/etc/hostname', mode: 420, contents: { source: 'data:,node1' } }] },
-  systemd: { units: [{ name: 'docker.service', enabled: true }] },
-});
+const config = STARTUP_CONFIG;
 const small = join(work, 'small.ign');
 writeFileSync(small, config);
 const { env } = fwCfgSandbox(work, config, { IGNITION_CONFIG_FILE: small });

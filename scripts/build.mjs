@@ -33,7 +33,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fwCfgSandbox } from './sandbox.mjs';
+import { STARTUP_CONFIG, fwCfgSandbox } from './sandbox.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outArg = process.argv.indexOf('--out');
@@ -144,14 +144,9 @@ function makeCodeCache(src) {
     const sourceFile = join(work, 'kindling.js');
     const cacheFile = join(work, 'kindling.cache');
     writeFileSync(sourceFile, src, 'latin1');
-    // The same config bench/startup.mjs uses; the fw_cfg directory stands in for
+    // The config bench/startup.mjs measures; the fw_cfg directory stands in for
     // /sys/firmware/qemu_fw_cfg, and every system path points into the scratch directory.
-    const config = JSON.stringify({
-      ignition: { version: '3.3.0' },
-      passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBuild build'] }] },
-      storage: { files: [{ path: '/etc/hostname', mode: 420, contents: { source: 'data:,node1' } }] },
-      systemd: { units: [{ name: 'docker.service', enabled: true }] },
-    });
+    const config = STARTUP_CONFIG;
     const small = join(work, 'small.ign');
     writeFileSync(small, config);
     const { env, args: stage } = fwCfgSandbox(work, config);

@@ -5,6 +5,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * The small config whose start-up the benches measure and the build's code-cache warm-up runs:
+ * a user with an SSH key, a file, a unit (the common shape of a first-boot config).
+ */
+export const STARTUP_CONFIG = JSON.stringify({
+  ignition: { version: '3.3.0' },
+  passwd: { users: [{ name: 'core', sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBench bench'] }] },
+  storage: { files: [{ path: '/etc/hostname', mode: 420, contents: { source: 'data:,node1' } }] },
+  systemd: { units: [{ name: 'docker.service', enabled: true }] },
+});
+
 /** The environment pointing every system path into `dir`; `extra` adds or overrides variables. */
 export function sandboxEnv(dir, extra = {}) {
   return {
