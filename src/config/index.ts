@@ -90,7 +90,7 @@ export function parseConfig(text: string | Uint8Array, opts: ParseOptions = {}):
     return clean;
   }
   parsePaths.tracked++;
-  return parseDocument(parseJsonOrThrow(str), str, opts, true);
+  return parseTracked(str, opts);
 }
 
 /** parseConfig without the fast path: what every report comes from (exported for tests). */
@@ -172,12 +172,14 @@ function parseDocument(parsed: ParsedJson, str: string, opts: ParseOptions, trac
   }
 
   const stub = readVersionStub(parsed);
-  const legacy = stub.legacy ?? (/^2\./.test(stub.version) ? stub.version : undefined);
-  if (legacy !== undefined && !track) throw new Error('1.x and 2.x configs take the tracking path');
-  if (stub.legacy !== undefined) return parseLegacy(str, stub.legacy);
+  const legacy = (version: string): ParseResult => {
+    if (!track) throw new Error('1.x and 2.x configs take the tracking path');
+    return parseLegacy(str, version);
+  };
+  if (stub.legacy !== undefined) return legacy(stub.legacy);
   const sv = parseSemver(stub.version);
   if (!sv) throw new KindlingError('config-version', ERR_INVALID_VERSION, { location: stub.location });
-  if (sv.major === 2 && sv.metadata === '' && sv.preRelease === '') return parseLegacy(str, stub.version);
+  if (sv.major === 2 && sv.metadata === '' && sv.preRelease === '') return legacy(stub.version);
   const spec = supportedSpec(sv);
   if (!spec) throw new KindlingError('config-version', ERR_UNKNOWN_VERSION, { location: stub.location });
   const decoded = decodeOrThrow(parsed, spec, track);
