@@ -14,6 +14,29 @@ export function scratch(prefix = 'kindling-acq-'): string {
 
 export const quietLog = pino({ level: 'silent' });
 
+/** A scratch directory for the vboxguest stand-in (vbox-host-shim.c): its paths and device. */
+export interface VboxHost {
+  dir: string;
+  log: string;
+  props: string;
+  device: string;
+}
+
+/**
+ * A stand-in VirtualBox host in a scratch directory: its guest properties (name -> value, or
+ * [value, flags]) in the stand-in's `props` file, NUL-separated records.
+ */
+export function vboxHost(prefix: string, props: Record<string, string | [string, string]>): VboxHost {
+  const dir = scratch(prefix);
+  const parts: Buffer[] = [];
+  for (const [name, v] of Object.entries(props)) {
+    const [value, flags] = typeof v === 'string' ? [v, ''] : v;
+    parts.push(Buffer.from(`${name}\0${value}\0${flags}\0`));
+  }
+  writeFileSync(join(dir, 'props'), Buffer.concat(parts));
+  return { dir, log: join(dir, 'log'), props: join(dir, 'props'), device: join(dir, 'vboxguest') };
+}
+
 export function testEnv(dir: string, over: Partial<AcquireEnv> = {}): AcquireEnv {
   // An empty kernel command line unless the test wrote one (Ignition fails on an unreadable one).
   if (!existsSync(join(dir, 'cmdline'))) writeFileSync(join(dir, 'cmdline'), '');

@@ -14,7 +14,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSyn
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deleteOvfProperties, ovfProperties } from '../../src/acquire/providers/vmware.js';
-import { scratch } from './helpers.js';
+import { scratch, vboxHost, type VboxHost } from './helpers.js';
 
 const IGNITION = '/usr/lib/dracut/modules.d/30ignition/ignition';
 const hasCc = spawnSync('cc', ['--version']).status === 0;
@@ -61,23 +61,8 @@ interface Run {
 // ---------------------------------------------------------------------------------------------
 // virtualbox
 
-interface VHost {
-  dir: string;
-  log: string;
-  props: string;
-  device: string;
-}
-
-function vhost(props: Record<string, string | [string, string]>): VHost {
-  const dir = scratch('kindling-rmcfg-vbox-');
-  const parts: Buffer[] = [];
-  for (const [name, v] of Object.entries(props)) {
-    const [value, flags] = typeof v === 'string' ? [v, ''] : v;
-    parts.push(Buffer.from(`${name}\0${value}\0${flags}\0`));
-  }
-  writeFileSync(join(dir, 'props'), Buffer.concat(parts));
-  return { dir, log: join(dir, 'log'), props: join(dir, 'props'), device: join(dir, 'vboxguest') };
-}
+type VHost = VboxHost;
+const vhost = (props: Record<string, string | [string, string]>): VHost => vboxHost('kindling-rmcfg-vbox-', props);
 
 const vlog = (h: VHost) => (existsSync(h.log) ? readFileSync(h.log, 'utf8').trim().split('\n') : []);
 /** The host's properties after the run, as name -> value. */

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sandboxEnv, scratch } from './helpers.js';
+import { sandboxEnv, scratch, vboxHost, type VboxHost } from './helpers.js';
 
 const IGNITION = '/usr/lib/dracut/modules.d/30ignition/ignition';
 const hasCc = spawnSync('cc', ['--version']).status === 0;
@@ -50,24 +50,13 @@ function bigConfig(kib: number): string {
   return JSON.stringify({ ignition: { version: '3.3.0' }, storage: { files } });
 }
 
-interface Host {
-  dir: string;
-  log: string;
-  props: string;
-  device: string;
-}
+type Host = VboxHost;
 
-/** A sandbox with the host's properties: name -> value, or [value, flags]. */
+/** A sandbox with the host's properties (name -> value, or [value, flags]) and a command line. */
 function host(props: Record<string, string | [string, string]>): Host {
-  const dir = scratch('kindling-vbox-host-');
-  const parts: Buffer[] = [];
-  for (const [name, v] of Object.entries(props)) {
-    const [value, flags] = typeof v === 'string' ? [v, ''] : v;
-    parts.push(Buffer.from(`${name}\0${value}\0${flags}\0`));
-  }
-  writeFileSync(join(dir, 'props'), Buffer.concat(parts));
-  writeFileSync(join(dir, 'cmdline'), 'console=ttyS0\n');
-  return { dir, log: join(dir, 'log'), props: join(dir, 'props'), device: join(dir, 'vboxguest') };
+  const h = vboxHost('kindling-vbox-host-', props);
+  writeFileSync(join(h.dir, 'cmdline'), 'console=ttyS0\n');
+  return h;
 }
 
 function shimEnv(h: Host, fault?: string, device = h.device): NodeJS.ProcessEnv {
