@@ -128,19 +128,12 @@ export function findUserConfig(env: AcquireEnv): { path: string; data: Buffer } 
     const p = join(dir, oem ? 'config.ign' : 'user.ign');
     env.log.info(`reading system config file "${p}"`);
     try {
-      if (!statSync(p, { throwIfNoEntry: false })) {
-        env.log.info(`no config at "${p}"`);
-        continue;
-      }
-      return { path: p, data: readFileSync(p) };
+      if (statSync(p, { throwIfNoEntry: false })) return { path: p, data: readFileSync(p) };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        env.log.info(`no config at "${p}"`);
-        continue;
-      }
-      throw new KindlingError('platform', `couldn't read config ${p}: ${(err as Error).message}`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new KindlingError('platform', `couldn't read config ${p}: ${(err as Error).message}`);
     }
+    env.log.info(`no config at "${p}"`);
   }
   return undefined;
 }
